@@ -1,0 +1,149 @@
+// Package gwerror produces every error response the gateway itself generates,
+// for all gpugate modules, in one place. Defaults follow AWS API Gateway's
+// gateway responses so existing clients keep working: a JSON body
+// {"message":"..."} with the status of the response type.
+package gwerror
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Type names a kind of gateway response, with AWS API Gateway's names.
+type Type string
+
+// The gateway response types gpugate emits.
+const (
+	AccessDenied               Type = "ACCESS_DENIED"
+	BadRequestBody             Type = "BAD_REQUEST_BODY"
+	BadRequestParameters       Type = "BAD_REQUEST_PARAMETERS"
+	Default4XX                 Type = "DEFAULT_4XX"
+	Default5XX                 Type = "DEFAULT_5XX"
+	ExpiredToken               Type = "EXPIRED_TOKEN"
+	IntegrationFailure         Type = "INTEGRATION_FAILURE"
+	IntegrationTimeout         Type = "INTEGRATION_TIMEOUT"
+	InvalidAPIKey              Type = "INVALID_API_KEY"
+	MissingAuthenticationToken Type = "MISSING_AUTHENTICATION_TOKEN"
+	QuotaExceeded              Type = "QUOTA_EXCEEDED"
+	RequestTooLarge            Type = "REQUEST_TOO_LARGE"
+	ResourceNotFound           Type = "RESOURCE_NOT_FOUND"
+	Throttled                  Type = "THROTTLED"
+	Unauthorized               Type = "UNAUTHORIZED"
+	UnsupportedMediaType       Type = "UNSUPPORTED_MEDIA_TYPE"
+	ConcurrencyLimited         Type = "CONCURRENCY_LIMITED"
+	Conflict                   Type = "CONFLICT"
+	UpstreamError              Type = "UPSTREAM_ERROR"
+)
+
+// Default is the response a type produces when the operator has not
+// restyled it.
+type Default struct {
+	Status  int
+	Message string
+}
+
+// DefaultOf returns the built-in response of t; an unknown type is a 500.
+func DefaultOf(t Type) Default {
+	switch t {
+	case AccessDenied, InvalidAPIKey:
+		return Default{http.StatusForbidden, "Forbidden"}
+	case BadRequestBody:
+		return Default{http.StatusBadRequest, "Invalid request body"}
+	case BadRequestParameters:
+		return Default{http.StatusBadRequest, "Invalid request parameters"}
+	case Default4XX:
+		return Default{http.StatusBadRequest, "Bad Request"}
+	case ExpiredToken, MissingAuthenticationToken, Unauthorized:
+		return Default{http.StatusUnauthorized, "Unauthorized"}
+	case IntegrationFailure, UpstreamError:
+		return Default{http.StatusBadGateway, "Bad Gateway"}
+	case IntegrationTimeout:
+		return Default{http.StatusGatewayTimeout, "Endpoint request timed out"}
+	case QuotaExceeded:
+		return Default{http.StatusTooManyRequests, "Limit Exceeded"}
+	case RequestTooLarge:
+		return Default{http.StatusRequestEntityTooLarge, "Request Too Long"}
+	case ResourceNotFound:
+		return Default{http.StatusNotFound, "Not Found"}
+	case Throttled:
+		return Default{http.StatusTooManyRequests, "Too Many Requests"}
+	case UnsupportedMediaType:
+		return Default{http.StatusUnsupportedMediaType, "Unsupported Media Type"}
+	case ConcurrencyLimited:
+		return Default{http.StatusTooManyRequests, "Too Many Concurrent Requests"}
+	case Conflict:
+		return Default{http.StatusConflict, "Conflict"}
+	default:
+		return Default{http.StatusInternalServerError, "Internal server error"}
+	}
+}
+
+// Types lists every response type, for configuration validation.
+func Types() []Type {
+	return []Type{AccessDenied, BadRequestBody, BadRequestParameters, Default4XX, Default5XX,
+		ExpiredToken, IntegrationFailure, IntegrationTimeout, InvalidAPIKey,
+		MissingAuthenticationToken, QuotaExceeded, RequestTooLarge, ResourceNotFound, Throttled,
+		Unauthorized, UnsupportedMediaType, ConcurrencyLimited, Conflict, UpstreamError}
+}
+
+// Response is one gateway error about to be written.
+type Response struct {
+	// Type selects the status and default message.
+	Type Type
+	// Status, when non-zero, overrides the type's status (e.g. an upstream
+	// 409 or 422 kept for the client).
+	Status int
+	// Message, when non-empty, replaces the type's default message; it must
+	// be safe to show a client (no secrets, no token text).
+	Message string
+	// Header holds extra response headers (WWW-Authenticate, Retry-After,
+	// RateLimit...).
+	Header http.Header
+}
+
+// body is the JSON shape of every default gateway error.
+type body struct {
+	Message string `json:"message"`
+}
+
+// Write writes resp with the built-in defaults. Modules that were
+// provisioned should prefer a Writer from Load, which honours the
+// operator's restyled responses.
+func Write(w http.ResponseWriter, r *http.Request, resp Response) {
+	(*Writer)(nil).Write(w, r, resp)
+}
+
+// StatusCode is the HTTP status resp is written with.
+func (resp Response) StatusCode() int {
+	if resp.Status != 0 {
+		return resp.Status
+	}
+	return DefaultOf(resp.Type).Status
+}
+
+// Text is the client-facing message of resp.
+func (resp Response) Text() string {
+	if resp.Message != "" {
+		return resp.Message
+	}
+	if resp.Status != 0 && resp.Status != DefaultOf(resp.Type).Status {
+		return http.StatusText(resp.Status)
+	}
+	return DefaultOf(resp.Type).Message
+}
+
+// writeDefault writes resp in the built-in AWS-compatible style.
+func writeDefault(w http.ResponseWriter, resp Response) {
+	for k, vs := range resp.Header {
+		w.Header()[k] = append([]string(nil), vs...)
+	}
+	b, _ := json.Marshal(body{Message: resp.Text()})
+	b = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Del("Content-Encoding")
+	w.WriteHeader(resp.StatusCode())
+	_, _ = w.Write(b)
+}

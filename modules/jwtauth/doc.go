@@ -1,0 +1,2 @@
+// Package jwtauth verifies bearer JWTs (directive jwt_auth).
+package jwtauth

@@ -1,0 +1,2 @@
+// Package usageplan enforces API-key usage plans: throttling, quotas, concurrency (global option usage_plans, directive usage_plan).
+package usageplan

@@ -1,0 +1,247 @@
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Gateway is a running gpugate process for one test.
+//
+// The Caddyfiles in caddyfiles/ read their listen addresses from the
+// environment, and Gateway sets them to free loopback ports:
+//
+//	GPUGATE_ADMIN  admin endpoint (127.0.0.1:<port>)
+//	GPUGATE_ADDR   the gateway's site address (https://localhost:<port>)
+//
+// Extra variables (upstream URLs, secrets) come from GatewayOptions.Env.
+type Gateway struct {
+	// URL is the gateway's base URL, e.g. https://localhost:43123.
+	URL string
+	// AdminAddr is the admin endpoint's host:port.
+	AdminAddr string
+	// Home is the process's HOME / XDG data dir (Caddy storage, local CA).
+	Home string
+
+	t      testing.TB
+	bin    string
+	config string
+	env    []string
+	cmd    *exec.Cmd
+	logs   *syncBuffer
+	done   chan struct{}
+}
+
+// GatewayOptions tunes StartGateway.
+type GatewayOptions struct {
+	// Env adds KEY=VALUE variables to the process environment.
+	Env map[string]string
+	// PlainHTTP serves the site over http:// instead of TLS.
+	PlainHTTP bool
+	// Home reuses a data directory (to test restarts); empty means a new one.
+	Home string
+}
+
+// StartGateway builds (if needed) and runs the gateway binary with the given
+// Caddyfile (a path relative to the repository root, or absolute), waits
+// until it serves, and stops it when the test ends.
+func StartGateway(t testing.TB, caddyfile string, opts GatewayOptions) *Gateway {
+	t.Helper()
+	if !filepath.IsAbs(caddyfile) {
+		caddyfile = Path(t, caddyfile)
+	}
+	g := &Gateway{t: t, bin: Binary(t), config: caddyfile, Home: opts.Home}
+	if g.Home == "" {
+		g.Home = t.TempDir()
+	}
+	g.AdminAddr = FreeAddr(t)
+	port := FreePort(t)
+	if opts.PlainHTTP {
+		g.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	} else {
+		g.URL = fmt.Sprintf("https://localhost:%d", port)
+	}
+	g.env = append(os.Environ(),
+		"HOME="+g.Home,
+		"XDG_DATA_HOME="+filepath.Join(g.Home, "data"),
+		"XDG_CONFIG_HOME="+filepath.Join(g.Home, "config"),
+		"GPUGATE_ADMIN="+g.AdminAddr,
+		"GPUGATE_ADDR="+g.URL,
+	)
+	for k, v := range opts.Env {
+		g.env = append(g.env, k+"="+v)
+	}
+	g.Start()
+	t.Cleanup(g.Stop)
+	return g
+}
+
+// Start starts the process (again, after Stop or Kill) and waits until the
+// site answers.
+func (g *Gateway) Start() {
+	g.t.Helper()
+	g.logs = &syncBuffer{}
+	g.cmd = exec.Command(g.bin, "run", "--config", g.config, "--adapter", "caddyfile")
+	g.cmd.Env = g.env
+	g.cmd.Dir = g.Home
+	g.cmd.Stdout = g.logs
+	g.cmd.Stderr = g.logs
+	if err := g.cmd.Start(); err != nil {
+		g.t.Fatalf("start gateway: %v", err)
+	}
+	g.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(g.cmd, g.done)
+	g.waitReady()
+}
+
+// waitReady waits until the site port accepts connections (and, for TLS,
+// completes a handshake with a certificate from the local CA).
+func (g *Gateway) waitReady() {
+	g.t.Helper()
+	host := strings.TrimPrefix(strings.TrimPrefix(g.URL, "https://"), "http://")
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-g.done:
+			g.t.Fatalf("gateway exited during startup:\n%s", g.logs.String())
+		default:
+		}
+		c, err := net.DialTimeout("tcp", host, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			if !strings.HasPrefix(g.URL, "https://") {
+				return
+			}
+			if _, err := g.Client().Get(g.URL + "/"); err == nil {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	g.t.Fatalf("gateway did not become ready at %s:\n%s", g.URL, g.logs.String())
+}
+
+// Client returns an HTTP client that trusts the gateway's local CA (Caddy's
+// internal issuer, used by `local_certs` in the Caddyfiles).
+func (g *Gateway) Client() *http.Client {
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: g.rootCAs()}, ForceAttemptHTTP2: true}
+	return &http.Client{Transport: tr, Timeout: 60 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func (g *Gateway) rootCAs() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(filepath.Join(g.Home, "data", "caddy", "pki", "authorities", "local", "root.crt"))
+	if err == nil {
+		pool.AppendCertsFromPEM(pem)
+	}
+	return pool
+}
+
+// Do sends a request to the gateway: method, path (joined to URL), optional
+// body and headers (alternating name, value).
+func (g *Gateway) Do(method, path string, body []byte, headers ...string) *http.Response {
+	g.t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	var req *http.Request
+	var err error
+	if rd != nil {
+		req, err = http.NewRequest(method, g.URL+path, rd)
+	} else {
+		req, err = http.NewRequest(method, g.URL+path, nil)
+	}
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	resp, err := g.Client().Do(req)
+	if err != nil {
+		g.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp
+}
+
+// Reload applies a (possibly different) Caddyfile through `gpugate reload`.
+func (g *Gateway) Reload(caddyfile string) {
+	g.t.Helper()
+	if !filepath.IsAbs(caddyfile) {
+		caddyfile = Path(g.t, caddyfile)
+	}
+	cmd := exec.Command(g.bin, "reload", "--config", caddyfile, "--adapter", "caddyfile",
+		"--address", g.AdminAddr, "--force")
+	cmd.Env = g.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		g.t.Fatalf("reload: %v\n%s\ngateway log:\n%s", err, out, g.logs.String())
+	}
+	g.config = caddyfile
+}
+
+// Command runs the gateway binary with args (e.g. a CLI subcommand) in the
+// gateway's environment and returns its combined output.
+func (g *Gateway) Command(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, g.bin, args...)
+	cmd.Env = g.env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Stop stops the process gracefully (SIGINT) and waits for it; safe to call
+// more than once.
+func (g *Gateway) Stop() { g.signal(syscall.SIGINT) }
+
+// Kill stops the process with SIGKILL, as a crash would.
+func (g *Gateway) Kill() { g.signal(syscall.SIGKILL) }
+
+func (g *Gateway) signal(sig syscall.Signal) {
+	if g.cmd == nil || g.cmd.Process == nil {
+		return
+	}
+	_ = g.cmd.Process.Signal(sig)
+	select {
+	case <-g.done:
+	case <-time.After(15 * time.Second):
+		_ = g.cmd.Process.Kill()
+		<-g.done
+	}
+	g.cmd = nil
+}
+
+// Logs returns everything the process printed so far.
+func (g *Gateway) Logs() string { return g.logs.String() }
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
