@@ -31,6 +31,9 @@ source_hash() {
 
 build() {
 	mkdir -p "$root/bin"
+	# One build at a time: parallel test packages and developers share bin/.
+	exec 9>"$root/bin/.build.lock"
+	flock 9
 	local want
 	want=$(source_hash)
 	if [ -x "$bin" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

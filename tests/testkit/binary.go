@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
 )
 
@@ -27,8 +26,8 @@ func Path(t testing.TB, rel string) string {
 
 // Binary returns the path of the built gpugate binary. GPUGATE_BIN names it
 // when set (xcaddy.sh test sets it after building); otherwise the binary is
-// built with xcaddy.sh build under a file lock, so test packages running in
-// parallel build it once.
+// built with xcaddy.sh build, which holds a file lock so test packages
+// running in parallel build it once.
 func Binary(t testing.TB) string {
 	t.Helper()
 	if bin := os.Getenv("GPUGATE_BIN"); bin != "" {
@@ -41,15 +40,6 @@ func Binary(t testing.TB) string {
 	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	lock, err := os.OpenFile(filepath.Join(root, "bin", ".build.lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 	cmd := exec.Command(filepath.Join(root, "xcaddy.sh"), "build")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
