@@ -2,6 +2,7 @@
 # xcaddy.sh: the one entry point for gpugate.
 #
 #   ./xcaddy.sh build            build ./bin/gpugate (Caddy's standard modules + gpugate's)
+#   ./xcaddy.sh build-bare       build ./bin/caddy-bare (plain Caddy, same version) for load benchmarks
 #   ./xcaddy.sh run [CADDYFILE]  build when needed, then run (default caddyfiles/quickstart.Caddyfile)
 #   ./xcaddy.sh test [PKGS...]   gofmt + vet + staticcheck + the whole suite with -race (end-to-end tests included)
 #   ./xcaddy.sh bench [PKGS...]  Go benchmarks with -benchmem, then the load benchmarks in tests/
@@ -67,6 +68,10 @@ case "$cmd" in
 build)
 	build
 	;;
+build-bare)
+	build_bare
+	echo "$root/bin/caddy-bare"
+	;;
 run)
 	build
 	caddyfile=${1:-caddyfiles/quickstart.Caddyfile}
@@ -100,7 +105,7 @@ bench)
 		go test -run '^$' -bench . -benchmem -count=1 -timeout 60m "${pkgs[@]}"
 	;;
 *)
-	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
 	[ "$cmd" = help ] || exit 2
 	;;
 esac
