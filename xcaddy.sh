@@ -21,12 +21,26 @@ cd "$root"
 bin="$root/bin/gpugate"
 stamp="$root/bin/gpugate.stamp"
 
+# source_files lists the inputs of the gateway binary (not tests).
+source_files() {
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git ls-files -co --exclude-standard -- '*.go' go.mod go.sum ':!tests/**' ':!**/*_test.go'
+	else
+		# e.g. a Docker build context without .git
+		find . -path ./tests -prune -o -path ./bin -prune -o \( -name '*.go' ! -name '*_test.go' -print \) |
+			sed 's|^\./||'
+		echo go.mod
+		echo go.sum
+	fi
+}
+
 # source_hash prints a hash of every input of the gateway binary.
 source_hash() {
 	{
 		echo "$CADDY_VERSION $(go env GOVERSION)"
-		git ls-files -co --exclude-standard -- '*.go' go.mod go.sum ':!tests/**' ':!**/*_test.go' |
-			LC_ALL=C sort | while read -r f; do [ -f "$f" ] && sha256sum "$f"; done
+		source_files | LC_ALL=C sort | while read -r f; do
+			if [ -f "$f" ]; then sha256sum "$f"; fi
+		done
 	} | sha256sum | cut -d' ' -f1
 }
 
@@ -44,9 +58,15 @@ build() {
 	echo "gpugate: building $bin with Caddy $CADDY_VERSION ..." >&2
 	# Build into a temporary name so a failed or concurrent build never
 	# leaves a half-written binary behind.
-	local tmp="$bin.tmp.$$"
-	XCADDY_SKIP_CLEANUP=0 go tool xcaddy build "$CADDY_VERSION" --output "$tmp" --with "$PLUGIN=$root" >&2
+	local tmp="$bin.tmp.$$" log="$root/bin/build.log"
+	if ! go tool xcaddy build "$CADDY_VERSION" --output "$tmp" --with "$PLUGIN=$root" >"$log" 2>&1; then
+		rm -f "$tmp"
+		grep -v '^go: \(downloading\|added\|upgraded\|finding\)' "$log" | tail -40 >&2
+		echo "gpugate: build failed (full log: $log)" >&2
+		return 1
+	fi
 	mv -f "$tmp" "$bin"
+	echo "gpugate: built $("$bin" version)" >&2
 	echo "$want" >"$stamp"
 }
 
