@@ -1,0 +1,93 @@
+// Package build checks the gateway binary itself: the Caddy version it was
+// built with, the modules it carries, and that every Caddyfile shipped in
+// caddyfiles/ adapts and validates with it.
+package build
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gpugate/gpugate/tests/testkit"
+)
+
+func TestVersionIsPinnedCaddy(t *testing.T) {
+	out, err := exec.Command(testkit.Binary(t), "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("gpugate version: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(string(out), "v2.11.9") {
+		t.Fatalf("gpugate version = %q, want Caddy v2.11.9", out)
+	}
+}
+
+func TestListModulesShowsGpugateAndStandardModules(t *testing.T) {
+	out, err := exec.Command(testkit.Binary(t), "list-modules").CombinedOutput()
+	if err != nil {
+		t.Fatalf("gpugate list-modules: %v\n%s", err, out)
+	}
+	for _, id := range []string{
+		"http.handlers.gpugate_jwt_auth",
+		"http.handlers.gpugate_usage_plan",
+		"usage_plans",
+		"admin.api.usage_plans",
+		"http.handlers.gpugate_runpod",
+		"http.handlers.gpugate_modal",
+		"http.handlers.gpugate_cors",
+		"http.handlers.gpugate_json_map",
+		"gateway_responses",
+		// Caddy's standard modules stay in the build.
+		"http.handlers.reverse_proxy",
+		"http.handlers.file_server",
+		"tls.issuance.acme",
+	} {
+		if !containsLine(string(out), id) {
+			t.Errorf("list-modules lacks %s", id)
+		}
+	}
+}
+
+// TestShippedCaddyfilesValidate adapts and provisions every Caddyfile in
+// caddyfiles/ (caddy adapt --validate) with the environment an operator
+// would set, so a shipped config can never be broken.
+func TestShippedCaddyfilesValidate(t *testing.T) {
+	files, err := filepath.Glob(testkit.Path(t, "caddyfiles/*.Caddyfile"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Caddyfiles found: %v", err)
+	}
+	redis := testkit.StartRedis(t, testkit.RedisOptions{})
+	home := t.TempDir()
+	env := []string{
+		"HOME=" + home,
+		"XDG_DATA_HOME=" + filepath.Join(home, "data"),
+		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
+		"GPUGATE_REDIS_URL=" + redis.URL(0),
+		"GPUGATE_DATA=" + filepath.Join(home, "state"),
+		"GPUGATE_JWT_SECRET=validate-test-secret-0123456789abcdef",
+		"RUNPOD_API_KEY=validate-test-runpod-key",
+		"MULTITALK_API_KEY=validate-test-multitalk-key",
+		"MODAL_KEY=wk-validate",
+		"MODAL_SECRET=ws-validate",
+		"GPUGATE_API_KEY=validate-test-api-key",
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			cmd := exec.Command(testkit.Binary(t), "adapt", "--config", file, "--adapter", "caddyfile", "--validate")
+			cmd.Env = env
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("adapt --validate %s: %v\n%s", filepath.Base(file), err, out)
+			}
+		})
+	}
+}
+
+func containsLine(out, want string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.TrimSpace(line) == want {
+			return true
+		}
+	}
+	return false
+}
