@@ -1,0 +1,94 @@
+package runpodsim
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// call sends one request with the bearer key and decodes a JSON answer.
+func call(t *testing.T, sim *Sim, key, method, path, body string) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, sim.URL+path, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var v map[string]any
+	_ = json.Unmarshal(raw, &v)
+	return resp.StatusCode, resp.Header, v
+}
+
+func TestPodLifecycle(t *testing.T) {
+	sim := Start(t, Options{APIKey: "k", ProvisionDelay: 30 * time.Millisecond, StartDelay: 30 * time.Millisecond})
+	code, _, pod := call(t, sim, "k", "POST", "/v2/pods", `{"name":"a","image":"img","gpu":{"id":"NVIDIA GeForce RTX 4090"}}`)
+	if code != 201 || pod["status"] != Provisioning {
+		t.Fatalf("create = %d %v", code, pod)
+	}
+	id := pod["id"].(string)
+	if code, _, _ := call(t, sim, "k", "POST", "/v2/pods/"+id+"/action", `{"action":"start"}`); code != 409 {
+		t.Fatalf("start while provisioning = %d, want 409", code)
+	}
+	time.Sleep(80 * time.Millisecond)
+	if _, _, got := call(t, sim, "k", "GET", "/v2/pods/"+id, ""); got["status"] != Running || got["runtime"] == nil {
+		t.Fatalf("after delays: %v", got)
+	}
+	if code, _, got := call(t, sim, "k", "POST", "/v2/pods/"+id+"/action", `{"action":"stop"}`); code != 200 || got["status"] != Exited {
+		t.Fatalf("stop = %d %v", code, got)
+	}
+	if code, _, _ := call(t, sim, "k", "DELETE", "/v2/pods/"+id, ""); code != 204 {
+		t.Fatalf("delete = %d", code)
+	}
+	if _, _, list := call(t, sim, "k", "GET", "/v2/pods", ""); len(list["pods"].([]any)) != 0 {
+		t.Fatalf("list after delete: %v", list)
+	}
+}
+
+func TestErrorsAuthAndRateLimit(t *testing.T) {
+	sim := Start(t, Options{APIKey: "k", RateLimitPerMinute: 3})
+	if code, h, _ := call(t, sim, "wrong", "GET", "/v2/pods", ""); code != 401 || h.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("wrong key = %d %v", code, h)
+	}
+	code, _, p := call(t, sim, "k", "POST", "/v2/pods", `{"name":"a","imageName":"x","gpuTypeIds":["y"]}`)
+	if code != 422 || !strings.Contains(p["errors"].([]any)[0].(string), "imageName") {
+		t.Fatalf("v1 fields = %d %v", code, p)
+	}
+	_, h, _ := call(t, sim, "k", "GET", "/v2/pods", "")
+	if h.Get("RateLimit-Policy") != `"minute";q=3;w=60` || !strings.HasPrefix(h.Get("RateLimit"), `"minute";r=1;`) {
+		t.Fatalf("rate headers %v", h)
+	}
+	call(t, sim, "k", "GET", "/v2/pods", "")
+	if code, h, _ := call(t, sim, "k", "GET", "/v2/pods", ""); code != 429 || h.Get("Retry-After") == "" {
+		t.Fatalf("over limit = %d %v", code, h)
+	}
+	if n := len(sim.Requests()); n != 5 {
+		t.Fatalf("recorded %d requests, want 5", n)
+	}
+}
+
+func TestServerlessJob(t *testing.T) {
+	sim := Start(t, Options{APIKey: "k", Endpoints: []string{"ep1"}, QueueDelay: 10 * time.Millisecond, RunDelay: 30 * time.Millisecond})
+	code, _, run := call(t, sim, "k", "POST", "/v2/ep1/run", `{"input":{"prompt":"hi"}}`)
+	if code != 200 || run["status"] != InQueue {
+		t.Fatalf("run = %d %v", code, run)
+	}
+	_, _, sync := call(t, sim, "k", "POST", "/v2/ep1/runsync?wait=5000", `{"input":{"n":1}}`)
+	if sync["status"] != Completed || sync["output"] == nil {
+		t.Fatalf("runsync = %v", sync)
+	}
+	_, _, st := call(t, sim, "k", "GET", "/v2/ep1/status/"+run["id"].(string), "")
+	if st["status"] != Completed {
+		t.Fatalf("status = %v", st)
+	}
+	if code, _, _ := call(t, sim, "k", "GET", "/v2/nope/health", ""); code != 404 {
+		t.Fatalf("unknown endpoint = %d", code)
+	}
+}
