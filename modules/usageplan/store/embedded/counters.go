@@ -1,0 +1,234 @@
+package embedded
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/gpugate/gpugate/modules/usageplan/store"
+)
+
+// windowID names one quota window of a key under a plan.
+type windowID struct {
+	keyID, plan string
+	start       int64 // unix seconds
+}
+
+// dayID names one UTC day of a key under a plan.
+type dayID struct {
+	keyID, plan string
+	day         int64 // unix seconds of UTC midnight
+}
+
+// dayRecord is the use of one day and the quota remaining after it.
+type dayRecord struct {
+	Used      int64 `json:"u"`
+	Remaining int64 `json:"r"`
+}
+
+// bucketID names one throttle bucket.
+type bucketID struct{ keyID, plan, bucket string }
+
+// leaseID names the concurrency slots of a key under a plan.
+type leaseID struct{ keyID, plan string }
+
+// counters is the in-memory limiter state. Quota windows and days are
+// persisted by the owner through dirty sets; throttle buckets and leases
+// are process-local (a restart refills buckets and drops in-flight leases).
+type counters struct {
+	mu       sync.Mutex
+	tats     map[bucketID]time.Time
+	windows  map[windowID]int64
+	days     map[dayID]dayRecord
+	inflight map[leaseID]int64
+	dirtyW   map[windowID]struct{}
+	dirtyD   map[dayID]struct{}
+}
+
+func newCounters() *counters {
+	return &counters{
+		tats:     map[bucketID]time.Time{},
+		windows:  map[windowID]int64{},
+		days:     map[dayID]dayRecord{},
+		inflight: map[leaseID]int64{},
+		dirtyW:   map[windowID]struct{}{},
+		dirtyD:   map[dayID]struct{}{},
+	}
+}
+
+// Decide implements store.Limiter.
+func (c *counters) Decide(_ context.Context, req store.Request) (store.Decision, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var d store.Decision
+	bucket := bucketID{req.KeyID, req.Plan, req.Bucket}
+	var nextTat time.Time
+	if req.Throttle != nil {
+		next, ok, retry := req.Throttle.Admit(c.tats[bucket], req.Now)
+		if !ok {
+			return store.Decision{Outcome: store.Throttled, RetryAfter: retry}, nil
+		}
+		nextTat = next
+	}
+	var win windowID
+	var used int64
+	var windowEnd time.Time
+	if req.Quota != nil {
+		start, end := req.Quota.Window(req.Now)
+		windowEnd = end
+		win = windowID{req.KeyID, req.Plan, start.Unix()}
+		used = c.windows[win]
+		if used+req.Cost > req.Quota.Limit {
+			return store.Decision{Outcome: store.QuotaExceeded, RetryAfter: end.Sub(req.Now)}, nil
+		}
+	}
+	lid := leaseID{req.KeyID, req.Plan}
+	if req.Concurrency > 0 {
+		if c.inflight[lid] >= req.Concurrency {
+			return store.Decision{Outcome: store.ConcurrencyLimited, RetryAfter: time.Second}, nil
+		}
+		c.inflight[lid]++
+		d.Lease = store.Lease{KeyID: req.KeyID, Plan: req.Plan, ID: "local"}
+	}
+	if req.Throttle != nil {
+		c.tats[bucket] = nextTat
+		d.ThrottleRemaining, d.ThrottleReset = req.Throttle.Remaining(nextTat, req.Now)
+	}
+	if req.Quota != nil {
+		used += req.Cost
+		c.windows[win] = used
+		c.dirtyW[win] = struct{}{}
+		day := store.UTCDay(req.Now)
+		did := dayID{req.KeyID, req.Plan, day.Unix()}
+		rec := c.days[did]
+		rec.Used += req.Cost
+		rec.Remaining = req.Quota.Limit - used
+		c.days[did] = rec
+		c.dirtyD[did] = struct{}{}
+		d.QuotaRemaining = req.Quota.Limit - used
+		d.QuotaReset = windowEnd.Sub(req.Now)
+		d.Charge = store.Charge{KeyID: req.KeyID, Plan: req.Plan, Window: time.Unix(win.start, 0).UTC(),
+			Day: day, Cost: req.Cost, Limit: req.Quota.Limit}
+	}
+	return d, nil
+}
+
+// Release implements store.Limiter.
+func (c *counters) Release(_ context.Context, l store.Lease) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	lid := leaseID{l.KeyID, l.Plan}
+	if c.inflight[lid] <= 1 {
+		delete(c.inflight, lid)
+	} else {
+		c.inflight[lid]--
+	}
+	return nil
+}
+
+// Refund implements store.Limiter.
+func (c *counters) Refund(_ context.Context, ch store.Charge) error {
+	if ch.Cost == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	win := windowID{ch.KeyID, ch.Plan, ch.Window.Unix()}
+	used := c.windows[win] - ch.Cost
+	if used < 0 {
+		used = 0
+	}
+	c.windows[win] = used
+	c.dirtyW[win] = struct{}{}
+	did := dayID{ch.KeyID, ch.Plan, ch.Day.Unix()}
+	rec := c.days[did]
+	rec.Used -= ch.Cost
+	if rec.Used < 0 {
+		rec.Used = 0
+	}
+	rec.Remaining = ch.Limit - used
+	c.days[did] = rec
+	c.dirtyD[did] = struct{}{}
+	return nil
+}
+
+// Usage implements store.Limiter.
+func (c *counters) Usage(_ context.Context, keyID, plan string, from, to time.Time) ([]store.DayUsage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []store.DayUsage
+	for day := store.UTCDay(from); !day.After(to); day = day.AddDate(0, 0, 1) {
+		rec, ok := c.days[dayID{keyID, plan, day.Unix()}]
+		out = append(out, store.DayUsage{Day: day, Used: rec.Used, Remaining: rec.Remaining, Known: ok})
+	}
+	return out, nil
+}
+
+// ChangeQuota implements store.Limiter.
+func (c *counters) ChangeQuota(_ context.Context, ch store.QuotaChange) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	start, _ := ch.Quota.Window(ch.Now)
+	win := windowID{ch.KeyID, ch.Plan, start.Unix()}
+	used := c.windows[win]
+	if ch.Reset {
+		used = 0
+	} else {
+		used -= ch.Extend
+	}
+	c.windows[win] = used
+	c.dirtyW[win] = struct{}{}
+	did := dayID{ch.KeyID, ch.Plan, store.UTCDay(ch.Now).Unix()}
+	rec := c.days[did]
+	rec.Remaining = ch.Quota.Limit - used
+	c.days[did] = rec
+	c.dirtyD[did] = struct{}{}
+	return ch.Quota.Limit - used, nil
+}
+
+// takeDirty returns and clears the counts changed since the last call.
+func (c *counters) takeDirty() (map[windowID]int64, map[dayID]dayRecord) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := make(map[windowID]int64, len(c.dirtyW))
+	for id := range c.dirtyW {
+		w[id] = c.windows[id]
+	}
+	d := make(map[dayID]dayRecord, len(c.dirtyD))
+	for id := range c.dirtyD {
+		d[id] = c.days[id]
+	}
+	clear(c.dirtyW)
+	clear(c.dirtyD)
+	return w, d
+}
+
+// prune forgets full throttle buckets (tat before now), quota windows that
+// started before windowsBefore and days before daysBefore, returning the
+// windows and days it dropped so the file can follow.
+func (c *counters) prune(now, windowsBefore, daysBefore time.Time) ([]windowID, []dayID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ws []windowID
+	for id := range c.windows {
+		if id.start < windowsBefore.Unix() {
+			delete(c.windows, id)
+			delete(c.dirtyW, id)
+			ws = append(ws, id)
+		}
+	}
+	var ds []dayID
+	for id := range c.days {
+		if id.day < daysBefore.Unix() {
+			delete(c.days, id)
+			delete(c.dirtyD, id)
+			ds = append(ds, id)
+		}
+	}
+	for id, tat := range c.tats {
+		if tat.Before(now) {
+			delete(c.tats, id)
+		}
+	}
+	return ws, ds
+}

@@ -1,0 +1,117 @@
+package embedded
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/gpugate/gpugate/modules/usageplan/store"
+)
+
+// keyTable is the in-memory index of runtime-created keys.
+type keyTable struct {
+	mu     sync.RWMutex
+	byID   map[string]store.Key
+	byHash map[string]string // hash -> id
+}
+
+func newKeyTable() *keyTable {
+	return &keyTable{byID: map[string]store.Key{}, byHash: map[string]string{}}
+}
+
+func (t *keyTable) put(k store.Key) {
+	if old, ok := t.byID[k.ID]; ok {
+		delete(t.byHash, old.Hash)
+	}
+	t.byID[k.ID] = k
+	t.byHash[k.Hash] = k.ID
+}
+
+// create adds k unless its id or hash is taken; persist runs under the lock
+// so the file and the table agree.
+func (t *keyTable) create(k store.Key, persist func(store.Key) error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.byID[k.ID]; ok {
+		return store.ErrExists
+	}
+	if _, ok := t.byHash[k.Hash]; ok {
+		return store.ErrExists
+	}
+	if err := persist(k); err != nil {
+		return err
+	}
+	t.put(k)
+	return nil
+}
+
+func (t *keyTable) update(id string, change func(*store.Key), persist func(store.Key) error) (store.Key, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k, ok := t.byID[id]
+	if !ok {
+		return store.Key{}, store.ErrNotFound
+	}
+	k.Plans = append([]string(nil), k.Plans...)
+	change(&k)
+	k.ID = id
+	if err := persist(k); err != nil {
+		return store.Key{}, err
+	}
+	t.put(k)
+	return k, nil
+}
+
+func (t *keyTable) remove(id string, persist func(string) error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k, ok := t.byID[id]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if err := persist(id); err != nil {
+		return err
+	}
+	delete(t.byID, id)
+	delete(t.byHash, k.Hash)
+	return nil
+}
+
+// KeyByHash implements store.Keys.
+func (t *keyTable) KeyByHash(_ context.Context, hash string) (store.Key, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	id, ok := t.byHash[hash]
+	if !ok {
+		return store.Key{}, store.ErrNotFound
+	}
+	return t.byID[id], nil
+}
+
+// KeyByID implements store.Keys.
+func (t *keyTable) KeyByID(_ context.Context, id string) (store.Key, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	k, ok := t.byID[id]
+	if !ok {
+		return store.Key{}, store.ErrNotFound
+	}
+	return k, nil
+}
+
+// ListKeys implements store.Keys.
+func (t *keyTable) ListKeys(context.Context) ([]store.Key, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]store.Key, 0, len(t.byID))
+	for _, k := range t.byID {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}

@@ -1,0 +1,82 @@
+package redisstore
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gpugate/gpugate/modules/usageplan/store"
+)
+
+// leaseSet is the concurrency leases this instance holds; they are renewed
+// while held so a long request keeps its slot, and expire in Redis when the
+// instance dies.
+type leaseSet struct {
+	mu   sync.Mutex
+	held map[store.Lease]struct{}
+}
+
+func newLeaseSet() *leaseSet { return &leaseSet{held: map[store.Lease]struct{}{}} }
+
+func (ls *leaseSet) add(l store.Lease) {
+	ls.mu.Lock()
+	ls.held[l] = struct{}{}
+	ls.mu.Unlock()
+}
+
+func (ls *leaseSet) remove(l store.Lease) {
+	ls.mu.Lock()
+	delete(ls.held, l)
+	ls.mu.Unlock()
+}
+
+func (ls *leaseSet) all() []store.Lease {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	out := make([]store.Lease, 0, len(ls.held))
+	for l := range ls.held {
+		out = append(out, l)
+	}
+	return out
+}
+
+// renewLoop extends every held lease each LeaseTTL/3 until Close.
+func (s *Store) renewLoop() {
+	defer close(s.done)
+	tick := time.NewTicker(s.leaseTTL / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+			if err := s.renewLeases(); err != nil && s.onError != nil {
+				s.onError(err)
+			}
+		}
+	}
+}
+
+// renewLeases extends the held leases in one pipeline (ZADD XX keeps a
+// lease that was released meanwhile from coming back).
+func (s *Store) renewLeases() error {
+	held := s.leases.all()
+	if len(held) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.leaseTTL/3)
+	defer cancel()
+	until := float64(s.now().Add(s.leaseTTL).UnixMicro())
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, l := range held {
+			key := s.leaseKey(l.KeyID, l.Plan)
+			p.ZAddXX(ctx, key, redis.Z{Score: until, Member: l.ID})
+			p.PExpire(ctx, key, s.leaseTTL)
+		}
+		return nil
+	})
+	return err
+}
+

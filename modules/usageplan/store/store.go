@@ -1,0 +1,171 @@
+// Package store defines the state behind usage plans (API keys, throttle
+// buckets, quota counters, concurrency leases) and the limiter maths every
+// store implementation shares. Implementations live in sub-packages:
+// embedded (memory plus a durable file) and redisstore.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a key does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrExists is returned when a key with the same id or hash already exists.
+var ErrExists = errors.New("already exists")
+
+// Outcome is the result of one admission decision.
+type Outcome uint8
+
+// The possible outcomes of a decision.
+const (
+	Admitted Outcome = iota
+	Throttled
+	QuotaExceeded
+	ConcurrencyLimited
+)
+
+// String returns the outcome's metric label.
+func (o Outcome) String() string {
+	switch o {
+	case Admitted:
+		return "admitted"
+	case Throttled:
+		return "throttled"
+	case QuotaExceeded:
+		return "quota_exceeded"
+	case ConcurrencyLimited:
+		return "concurrency_limited"
+	default:
+		return "unknown"
+	}
+}
+
+// Request asks a store to admit one request for a key under a plan.
+type Request struct {
+	// KeyID and Plan identify the counters.
+	KeyID, Plan string
+	// Bucket names the throttle bucket inside the plan ("" for the plan's
+	// default throttle, "GET /path" for a method+path override).
+	Bucket string
+	// Throttle, Quota and Concurrency are the limits; nil or zero means
+	// unlimited.
+	Throttle    *Throttle
+	Quota       *Quota
+	Concurrency int64
+	// Cost is the number of quota units the request uses (0 allowed).
+	Cost int64
+	// Now is the decision time (injected clock).
+	Now time.Time
+}
+
+// Decision is a store's answer to a Request.
+type Decision struct {
+	Outcome Outcome
+	// RetryAfter is when a rejected request may succeed.
+	RetryAfter time.Duration
+	// ThrottleRemaining is the number of requests the bucket allows right
+	// now; ThrottleReset the time until the bucket is full again.
+	ThrottleRemaining int64
+	ThrottleReset     time.Duration
+	// QuotaRemaining is the quota left in the window; QuotaReset the time
+	// until the window ends.
+	QuotaRemaining int64
+	QuotaReset     time.Duration
+	// Charge is what an admitted request was charged (for refunds).
+	Charge Charge
+	// Lease is the concurrency slot an admitted request holds; it must be
+	// released when the response ends. Zero when no concurrency limit.
+	Lease Lease
+}
+
+// Charge records the quota units one admitted request used.
+type Charge struct {
+	KeyID, Plan string
+	// Window is the start of the quota window charged; Day the UTC day.
+	Window, Day time.Time
+	Cost        int64
+	// Limit is the quota limit at charge time (for the daily remaining).
+	Limit int64
+}
+
+// Lease is one held concurrency slot.
+type Lease struct {
+	KeyID, Plan, ID string
+}
+
+// DayUsage is the quota use of a key under a plan on one UTC day.
+type DayUsage struct {
+	Day  time.Time
+	Used int64
+	// Remaining is the quota left at the end of the day's activity; Known
+	// is false for a day with no recorded activity.
+	Remaining int64
+	Known     bool
+}
+
+// QuotaChange adjusts the remaining quota of a key's current window, like
+// API Gateway's update-usage.
+type QuotaChange struct {
+	KeyID, Plan string
+	Quota       Quota
+	Now         time.Time
+	// Reset sets the window's use to zero; otherwise Extend units are
+	// given back (the remaining quota grows by Extend).
+	Reset  bool
+	Extend int64
+}
+
+// Limiter decides and undoes admissions.
+type Limiter interface {
+	// Decide admits or rejects req and charges the counters when admitted.
+	Decide(ctx context.Context, req Request) (Decision, error)
+	// Release frees a concurrency lease.
+	Release(ctx context.Context, lease Lease) error
+	// Refund gives a charge's quota units back.
+	Refund(ctx context.Context, c Charge) error
+	// Usage returns the per-day use of a key under a plan for the UTC days
+	// from..to inclusive.
+	Usage(ctx context.Context, keyID, plan string, from, to time.Time) ([]DayUsage, error)
+	// ChangeQuota resets or extends a key's current quota window and
+	// returns the quota now remaining.
+	ChangeQuota(ctx context.Context, change QuotaChange) (int64, error)
+}
+
+// Keys stores the API keys created at run time.
+type Keys interface {
+	// CreateKey stores k; ErrExists when its id or hash is taken.
+	CreateKey(ctx context.Context, k Key) error
+	// UpdateKey applies change to the key with id and stores the result.
+	UpdateKey(ctx context.Context, id string, change func(*Key)) (Key, error)
+	// DeleteKey removes a key; ErrNotFound when absent.
+	DeleteKey(ctx context.Context, id string) error
+	// KeyByHash finds a key by the hex SHA-256 of its value.
+	KeyByHash(ctx context.Context, hash string) (Key, error)
+	// KeyByID finds a key by id.
+	KeyByID(ctx context.Context, id string) (Key, error)
+	// ListKeys returns every stored key, sorted by creation time.
+	ListKeys(ctx context.Context) ([]Key, error)
+}
+
+// Store is the state behind usage plans.
+type Store interface {
+	Limiter
+	Keys
+	// Close releases the store's resources (flushes pending counts).
+	Close() error
+}
+
+// Key is an API key record. The key value itself is never stored, only its
+// SHA-256.
+type Key struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Hash        string    `json:"hash"`
+	Enabled     bool      `json:"enabled"`
+	Plans       []string  `json:"plans"`
+	Created     time.Time `json:"created"`
+}
