@@ -6,10 +6,10 @@ package redisstore
 
 import (
 	"context"
-	"errors"
-	"net/url"
 	_ "embed"
+	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
