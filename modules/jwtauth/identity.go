@@ -1,0 +1,47 @@
+package jwtauth
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// identityKey keys the verified identity in a request context; it is
+// private, so neither placeholders nor other modules can read or forge it.
+type identityKey struct{}
+
+func withIdentity(ctx context.Context, id *identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
+func identityFrom(ctx context.Context) *identity {
+	id, _ := ctx.Value(identityKey{}).(*identity)
+	return id
+}
+
+// userPlaceholderPrefix is the namespace of the claim placeholders.
+const userPlaceholderPrefix = "http.auth.user."
+
+// setPlaceholders publishes {http.auth.user.id} and, lazily,
+// {http.auth.user.<claim>} (dots reach nested claims).
+func setPlaceholders(r *http.Request, id *identity) {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return
+	}
+	repl.Set(userPlaceholderPrefix+"id", id.userID)
+	claims := id.claims
+	repl.Map(func(key string) (any, bool) {
+		name, ok := strings.CutPrefix(key, userPlaceholderPrefix)
+		if !ok {
+			return nil, false
+		}
+		v, found := lookupClaim(claims, name)
+		if !found {
+			return nil, false
+		}
+		return claimString(v), true
+	})
+}

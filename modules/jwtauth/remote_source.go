@@ -1,0 +1,53 @@
+package jwtauth
+
+import (
+	"context"
+	"slices"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// remoteKeySets shares key sets across handlers and config reloads: a
+// reload reuses the fetched keys (kept even while the IdP is down) instead
+// of fetching again. It is the package's only global, as in Caddy's own
+// reverse_proxy (whose upstream hosts live in a UsagePool too).
+var remoteKeySets = caddy.NewUsagePool()
+
+// remoteSource is a jwks or oidc key source: a shared remoteKeySet seen
+// through this handler's algorithm allow-list.
+type remoteSource struct {
+	set        *remoteKeySet
+	poolKey    remoteConfig
+	algorithms []string
+}
+
+func (s *remoteSource) allows(alg string) bool { return slices.Contains(s.algorithms, alg) }
+
+func (s *remoteSource) appendKeys(ctx context.Context, kid, alg string, dst []any) []any {
+	snap := s.set.snapshot()
+	if kid == "" {
+		return appendFitting(dst, snap.all, alg)
+	}
+	if keys, ok := snap.byKID[kid]; ok {
+		return appendFitting(dst, keys, alg)
+	}
+	if !s.set.refetchUnknownKID(ctx) {
+		return dst
+	}
+	return appendFitting(dst, s.set.snapshot().byKID[kid], alg)
+}
+
+// appendFitting appends the keys that fit alg; a JWK's own alg, when
+// present, must equal the token's.
+func appendFitting(dst []any, keys []verificationKey, alg string) []any {
+	for _, k := range keys {
+		if (k.alg == "" || k.alg == alg) && keyFitsAlgorithm(k.key, alg) {
+			dst = append(dst, k.key)
+		}
+	}
+	return dst
+}
+
+func (s *remoteSource) generation() uint64 { return s.set.snapshot().generation }
+func (s *remoteSource) issuer() string     { return s.set.issuerOf() }
+func (s *remoteSource) name() string       { return s.set.describe() }
