@@ -1,0 +1,183 @@
+package modal
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+)
+
+// errUnsafePath rejects request paths that could step outside the
+// configured upstream path once some server along the way decodes them.
+var errUnsafePath = errors.New("path must not contain dot segments, encoded slashes or backslashes, or control characters")
+
+// errPrefixMismatch means the request path is not under the configured
+// client-side prefix.
+var errPrefixMismatch = errors.New("path is not under the configured prefix")
+
+// segment is one path segment, kept both as received (escaped, so %20 and
+// friends reach the upstream unchanged) and decoded (for comparisons).
+type segment struct {
+	escaped string
+	decoded string
+}
+
+// splitPath splits an escaped absolute path into checked segments. Empty
+// segments (from "//") are dropped; a trailing slash is kept as a final
+// empty segment. Dot segments, encoded "/" or "\", raw backslashes and
+// control characters are refused outright rather than normalised: a
+// request that tries them is not a request a client makes by accident.
+func splitPath(escaped string) ([]string, error) {
+	segs, err := parseSegments(escaped)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(segs))
+	for i, s := range segs {
+		out[i] = s.escaped
+	}
+	return out, nil
+}
+
+func parseSegments(escaped string) ([]segment, error) {
+	if escaped == "" || escaped == "/" {
+		return nil, nil
+	}
+	if escaped[0] != '/' {
+		return nil, errUnsafePath
+	}
+	parts := strings.Split(escaped[1:], "/")
+	segs := make([]segment, 0, len(parts))
+	for i, p := range parts {
+		if p == "" {
+			if i == len(parts)-1 {
+				segs = append(segs, segment{})
+			}
+			continue
+		}
+		d, err := url.PathUnescape(p)
+		if err != nil || d == "." || d == ".." || strings.ContainsAny(d, "/\\") || hasControl(d) {
+			return nil, errUnsafePath
+		}
+		segs = append(segs, segment{escaped: p, decoded: d})
+	}
+	return segs, nil
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// pathMapper maps a client request path onto the upstream: the part after
+// clientPrefix is appended to upstreamBase (the URL's base path followed by
+// the replacement prefix).
+type pathMapper struct {
+	clientPrefix []string // escaped segments; empty = every path
+	upstreamBase []string // escaped segments
+}
+
+// Map returns the upstream path for a client request path (escaped form).
+// The result always starts with the configured upstream base: segments are
+// checked one by one, so nothing in the client path can climb out of it.
+func (m pathMapper) Map(escapedPath string) (path, rawPath string, err error) {
+	segs, err := parseSegments(escapedPath)
+	if err != nil {
+		return "", "", err
+	}
+	rest, ok := m.trimPrefix(segs)
+	if !ok {
+		return "", "", errPrefixMismatch
+	}
+	var b strings.Builder
+	for _, s := range m.upstreamBase {
+		if s == "" {
+			continue
+		}
+		b.WriteByte('/')
+		b.WriteString(s)
+	}
+	for _, s := range rest {
+		b.WriteByte('/')
+		b.WriteString(s.escaped)
+	}
+	raw := b.String()
+	if raw == "" {
+		raw = "/"
+	}
+	decoded, err := url.PathUnescape(raw)
+	if err != nil {
+		return "", "", errUnsafePath
+	}
+	if decoded == raw {
+		return decoded, "", nil
+	}
+	return decoded, raw, nil
+}
+
+// trimPrefix removes the client prefix from segs, comparing decoded
+// segments so /api and /%61pi match alike.
+func (m pathMapper) trimPrefix(segs []segment) ([]segment, bool) {
+	if len(m.clientPrefix) == 0 {
+		return segs, true
+	}
+	prefix := m.clientPrefix
+	if prefix[len(prefix)-1] == "" { // "/api/" matches like "/api"
+		prefix = prefix[:len(prefix)-1]
+	}
+	if len(segs) < len(prefix) {
+		return nil, false
+	}
+	for i, p := range prefix {
+		d, _ := url.PathUnescape(p)
+		if segs[i].decoded != d {
+			return nil, false
+		}
+	}
+	return segs[len(prefix):], true
+}
+
+// Unmap turns an upstream path back into the client-facing path, for
+// Location headers passed through to the client. ok is false when the path
+// is not under the upstream base.
+func (m pathMapper) Unmap(escapedPath string) (string, bool) {
+	segs, err := parseSegments(escapedPath)
+	if err != nil {
+		return "", false
+	}
+	base := nonEmpty(m.upstreamBase)
+	if len(segs) < len(base) {
+		return "", false
+	}
+	for i, s := range base {
+		if segs[i].escaped != s {
+			return "", false
+		}
+	}
+	var b strings.Builder
+	for _, s := range nonEmpty(m.clientPrefix) {
+		b.WriteByte('/')
+		b.WriteString(s)
+	}
+	for _, s := range segs[len(base):] {
+		b.WriteByte('/')
+		b.WriteString(s.escaped)
+	}
+	if b.Len() == 0 {
+		return "/", true
+	}
+	return b.String(), true
+}
+
+func nonEmpty(segs []string) []string {
+	out := segs[:0:0]
+	for _, s := range segs {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
