@@ -3,8 +3,8 @@ package runpodsim
 import (
 	"bytes"
 	"crypto/rand"
-	"fmt"
 	"crypto/subtle"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"

@@ -1,0 +1,146 @@
+package runpod
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// Modes of the runpod handler.
+const (
+	// ModePods translates the old client pod API onto RunPod v2.
+	ModePods = "pods"
+	// ModeAPI passes requests through to the RunPod v2 management API.
+	ModeAPI = "api"
+	// ModeServerless passes /jobs/<alias>/<operation> through to the
+	// Serverless job API of the aliased endpoint.
+	ModeServerless = "serverless"
+)
+
+// Owner tag kinds.
+const (
+	// OwnerTagEnv records the owner in the pod's env (OwnerEnvName).
+	OwnerTagEnv = "env"
+	// OwnerTagName prefixes the pod's name with "<owner>/".
+	OwnerTagName = "name"
+)
+
+// OwnerEnvName is the pod env entry that holds the owner with owner_tag env.
+const OwnerEnvName = "GPUGATE_OWNER"
+
+// Default upstream base URLs and timeouts.
+const (
+	DefaultBaseURL           = "https://api.runpod.io/v2"
+	DefaultServerlessURL     = "https://api.runpod.ai/v2"
+	DefaultTimeout           = 30 * time.Second
+	DefaultServerlessTimeout = 120 * time.Second
+	DefaultConnectTimeout    = 10 * time.Second
+)
+
+// CreateDefaults are operator-set values for pod create fields the client
+// left out (mode pods).
+type CreateDefaults struct {
+	Image    string `json:"image,omitempty"`
+	GPUType  string `json:"gpu_type,omitempty"`
+	GPUCount int    `json:"gpu_count,omitempty"`
+	Cloud    string `json:"cloud,omitempty"`
+	Disk     int    `json:"disk,omitempty"`
+}
+
+// endpointIDPattern is what a RunPod Serverless endpoint id or alias looks like.
+var endpointIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// validateConfig checks h's configuration without side effects; messages
+// name the runpod subdirective and say what to write instead.
+func (h *Handler) validateConfig() error {
+	switch h.Mode {
+	case ModePods, ModeAPI, ModeServerless:
+	case "":
+		return fmt.Errorf("runpod: no mode; write `runpod pods`, `runpod api` or `runpod serverless`")
+	default:
+		return fmt.Errorf("runpod: unknown mode %q; write pods, api or serverless", h.Mode)
+	}
+	if h.APIKey == "" {
+		return fmt.Errorf("runpod: api_key is required; write e.g. `api_key {env.RUNPOD_API_KEY}` or `api_key {file./run/secrets/runpod}`")
+	}
+	if !isPlaceholder(h.APIKey) {
+		return fmt.Errorf("runpod: api_key must be a placeholder such as {env.RUNPOD_API_KEY} or {file./run/secrets/runpod}, never the key itself")
+	}
+	if err := checkBaseURL("base_url", h.BaseURL); err != nil {
+		return err
+	}
+	if err := checkBaseURL("serverless_url", h.ServerlessURL); err != nil {
+		return err
+	}
+	if h.Timeout < 0 || h.ConnectTimeout < 0 {
+		return fmt.Errorf("runpod: timeout and connect_timeout must be positive durations, e.g. `timeout 30s`")
+	}
+	if h.Mode == ModeServerless && len(h.Endpoints) == 0 {
+		return fmt.Errorf("runpod serverless: no endpoints; write `endpoint <alias> <endpoint-id>` for each Serverless endpoint")
+	}
+	if h.Mode != ModeServerless && len(h.Endpoints) > 0 {
+		return fmt.Errorf("runpod %s: endpoint is only for mode serverless; remove it or write `runpod serverless`", h.Mode)
+	}
+	for alias, id := range h.Endpoints {
+		if !endpointIDPattern.MatchString(alias) || !endpointIDPattern.MatchString(id) {
+			return fmt.Errorf("runpod: endpoint %q %q: alias and id must be letters, digits, '-' or '_'", alias, id)
+		}
+	}
+	podOnly := len(h.AllowImages) > 0 || len(h.AllowGPUTypes) > 0 || h.Defaults != nil || h.OwnerClaim != "" || h.OwnerTag != ""
+	if h.Mode != ModePods && podOnly {
+		return fmt.Errorf("runpod %s: allow_images, allow_gpu_types, default, owner_claim and owner_tag apply to mode pods only; write `runpod pods` or remove them", h.Mode)
+	}
+	for _, g := range h.AllowImages {
+		if _, err := path.Match(g, ""); err != nil {
+			return fmt.Errorf("runpod: allow_images %q is not a valid glob (path.Match syntax, e.g. runpod/*)", g)
+		}
+	}
+	if (h.OwnerClaim == "") != (h.OwnerTag == "") {
+		return fmt.Errorf("runpod: owner_claim and owner_tag go together; write e.g. `owner_claim sub` and `owner_tag env`")
+	}
+	if h.OwnerTag != "" && h.OwnerTag != OwnerTagEnv && h.OwnerTag != OwnerTagName {
+		return fmt.Errorf("runpod: owner_tag %q: write `owner_tag env` or `owner_tag name`", h.OwnerTag)
+	}
+	if d := h.Defaults; d != nil {
+		if d.GPUCount < 0 || d.GPUCount > maxGPUCount {
+			return fmt.Errorf("runpod: default gpu_count must be 1..%d", maxGPUCount)
+		}
+		if d.Cloud != "" && d.Cloud != "SECURE" && d.Cloud != "COMMUNITY" {
+			return fmt.Errorf("runpod: default cloud must be SECURE or COMMUNITY")
+		}
+		if d.Disk < 0 || d.Disk > maxDiskGB {
+			return fmt.Errorf("runpod: default disk must be 1..%d (GB)", maxDiskGB)
+		}
+	}
+	return nil
+}
+
+// checkBaseURL accepts an empty value (the default) or an absolute http(s)
+// URL without query or fragment.
+func checkBaseURL(name, raw string) error {
+	if raw == "" || isPlaceholder(raw) {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("runpod: %s %q must be an absolute http(s) URL such as https://api.runpod.io/v2", name, raw)
+	}
+	return nil
+}
+
+// isPlaceholder reports whether s is a single {…} placeholder.
+func isPlaceholder(s string) bool {
+	return len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}'
+}
+
+// durationOr returns d, or def when d is zero.
+func durationOr(d caddy.Duration, def time.Duration) time.Duration {
+	if d > 0 {
+		return time.Duration(d)
+	}
+	return def
+}

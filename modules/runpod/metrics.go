@@ -1,0 +1,63 @@
+package runpod
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics counts upstream calls by mode and outcome. Labels never carry a
+// key, a user or a pod id.
+type metrics struct {
+	upstreamCalls *prometheus.CounterVec
+}
+
+// Outcomes of an upstream call.
+const (
+	outcomeOK          = "ok"
+	outcomeClientError = "client_error"
+	outcomeServerError = "server_error"
+	outcomeTimeout     = "timeout"
+	outcomeUnreachable = "unreachable"
+	outcomeRejected    = "rejected" // refused at the gateway, no upstream call
+)
+
+// loadMetrics registers the runpod collectors on reg, reusing the ones a
+// previous config (before a reload) registered.
+func loadMetrics(reg prometheus.Registerer) (*metrics, error) {
+	calls := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "gpugate",
+		Subsystem: "runpod",
+		Name:      "requests_total",
+		Help:      "Requests handled by the runpod directive, by mode and outcome.",
+	}, []string{"mode", "outcome"})
+	if reg != nil {
+		if err := reg.Register(calls); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, err
+			}
+			calls = are.ExistingCollector.(*prometheus.CounterVec)
+		}
+	}
+	return &metrics{upstreamCalls: calls}, nil
+}
+
+// observe counts one request.
+func (m *metrics) observe(mode, outcome string) {
+	if m != nil {
+		m.upstreamCalls.WithLabelValues(mode, outcome).Inc()
+	}
+}
+
+// outcomeOf classifies an upstream status.
+func outcomeOf(status int) string {
+	switch {
+	case status >= 500:
+		return outcomeServerError
+	case status >= 400:
+		return outcomeClientError
+	default:
+		return outcomeOK
+	}
+}

@@ -1,0 +1,175 @@
+package runpod
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+	"go.uber.org/zap"
+
+	"github.com/gpugate/gpugate/modules/gwerror"
+	"github.com/gpugate/gpugate/modules/internal/upstream"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler is the runpod directive: a terminal handler that serves one of
+// the modes pods, api or serverless against RunPod.
+type Handler struct {
+	// Mode is pods, api or serverless.
+	Mode string `json:"mode"`
+	// APIKey is the RunPod API key as a placeholder ({env.X} or {file.X}),
+	// resolved at provision time; the key itself never appears in config.
+	APIKey string `json:"api_key"`
+	// BaseURL is the v2 management API (default https://api.runpod.io/v2).
+	BaseURL string `json:"base_url,omitempty"`
+	// ServerlessURL is the Serverless job API (default https://api.runpod.ai/v2).
+	ServerlessURL string `json:"serverless_url,omitempty"`
+	// Endpoints maps client-facing aliases to Serverless endpoint ids.
+	Endpoints map[string]string `json:"endpoints,omitempty"`
+	// Timeout bounds a pods-mode upstream call end to end, and the wait for
+	// response headers in the pass-through modes (default 30s; 120s for
+	// serverless, which covers runsync's default 90s wait).
+	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// ConnectTimeout bounds connecting to RunPod (default 10s).
+	ConnectTimeout caddy.Duration `json:"connect_timeout,omitempty"`
+	// AllowImages are path.Match globs a created pod's image must match.
+	AllowImages []string `json:"allow_images,omitempty"`
+	// AllowGPUTypes are the GPU type ids a created pod may use.
+	AllowGPUTypes []string `json:"allow_gpu_types,omitempty"`
+	// Defaults fill create fields the client left out.
+	Defaults *CreateDefaults `json:"defaults,omitempty"`
+	// OwnerClaim is the JWT claim that owns pods ("sub" is
+	// {http.auth.user.id}), or a full placeholder.
+	OwnerClaim string `json:"owner_claim,omitempty"`
+	// OwnerTag is how the owner is recorded on the pod: env or name.
+	OwnerTag string `json:"owner_tag,omitempty"`
+
+	base       *url.URL
+	serverless *url.URL
+	timeout    time.Duration
+	transport  *keyTransport
+	client     *http.Client
+	proxy      *reverseproxy.Handler
+	errors     *gwerror.Writer
+	metrics    *metrics
+	logger     *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.gpugate_runpod",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision resolves the API key and base URLs and builds the upstream
+// transport (and, for the pass-through modes, Caddy reverse proxies).
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if err := h.validateConfig(); err != nil {
+		return err
+	}
+	key, err := upstream.ResolveSecret("runpod api_key", h.APIKey)
+	if err != nil {
+		return err
+	}
+	if h.base, err = resolveURL("base_url", h.BaseURL, DefaultBaseURL); err != nil {
+		return err
+	}
+	if h.serverless, err = resolveURL("serverless_url", h.ServerlessURL, DefaultServerlessURL); err != nil {
+		return err
+	}
+	h.timeout = durationOr(h.Timeout, DefaultTimeout)
+	if h.Mode == ModeServerless {
+		h.timeout = durationOr(h.Timeout, DefaultServerlessTimeout)
+	}
+	if h.errors, err = gwerror.Load(ctx); err != nil {
+		return err
+	}
+	if h.metrics, err = loadMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return err
+	}
+	target := h.base
+	if h.Mode == ModeServerless {
+		target = h.serverless
+	}
+	if h.transport, err = newKeyTransport(ctx, key, target, durationOr(h.ConnectTimeout, DefaultConnectTimeout), h.timeout); err != nil {
+		return err
+	}
+	if h.Mode == ModePods {
+		h.client = &http.Client{Transport: h.transport, Timeout: h.timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		return nil
+	}
+	h.proxy, err = newProxy(ctx, h.transport, target)
+	return err
+}
+
+// Validate checks the configuration; it is fast and has no side effects.
+func (h *Handler) Validate() error { return h.validateConfig() }
+
+// Cleanup releases the reverse proxies and idle connections; it is safe
+// after a failed Provision.
+func (h *Handler) Cleanup() error {
+	var errs []error
+	if h.proxy != nil {
+		errs = append(errs, h.proxy.Cleanup())
+	}
+	if h.transport != nil {
+		errs = append(errs, h.transport.Cleanup())
+	}
+	return errors.Join(errs...)
+}
+
+// ServeHTTP serves the configured mode. It writes every failure itself
+// (through gwerror) and returns nil, except for errors Caddy must see.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	switch h.Mode {
+	case ModePods:
+		return h.servePods(w, r)
+	case ModeServerless:
+		return h.serveServerless(w, r, next)
+	default:
+		return h.serveAPI(w, r, next)
+	}
+}
+
+// resolveURL expands placeholders in a configured base URL (or uses def)
+// and parses it.
+func resolveURL(name, configured, def string) (*url.URL, error) {
+	raw := configured
+	if raw == "" {
+		raw = def
+	}
+	raw = caddy.NewReplacer().ReplaceAll(raw, "")
+	if err := checkBaseURL(name, raw); err != nil || raw == "" {
+		if err == nil {
+			err = fmt.Errorf("runpod: %s resolved to an empty value; set the variable it names", name)
+		}
+		return nil, err
+	}
+	u, _ := url.Parse(strings.TrimSuffix(raw, "/"))
+	return u, nil
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)
+
+// errField logs an upstream error. Transport errors name the URL and the
+// cause, never a header, so the API key cannot appear.
+func errField(err error) zap.Field { return zap.Error(err) }

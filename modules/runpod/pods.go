@@ -1,0 +1,199 @@
+package runpod
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gpugate/gpugate/modules/gwerror"
+	"github.com/gpugate/gpugate/modules/internal/upstream"
+)
+
+// podIDPattern is what a pod id may look like; anything else is a 404
+// without an upstream call (no path tricks reach RunPod).
+var podIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// podActions are the client's lifecycle paths, mapped to v2 actions.
+var podActions = map[string]bool{"stop": true, "start": true, "restart": true}
+
+// servePods serves the old client pod API:
+//
+//	GET    /pods             list (a JSON array)
+//	POST   /pods             create -> 200 {"pod":{...}}
+//	GET    /pods/{id}        one pod
+//	POST   /pods/{id}/stop   also start, restart -> 200 {"pod":{...}}
+//	DELETE /pods/{id}        terminate -> 204
+func (h *Handler) servePods(w http.ResponseWriter, r *http.Request) error {
+	owner, ok := h.owner(r)
+	if !ok {
+		return h.reject(w, r, gwerror.Response{Type: gwerror.Unauthorized})
+	}
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if parts[0] != "pods" || len(parts) > 3 || (len(parts) > 1 && !podIDPattern.MatchString(parts[1])) ||
+		(len(parts) == 3 && !podActions[parts[2]]) {
+		return h.reject(w, r, gwerror.Response{Type: gwerror.ResourceNotFound})
+	}
+	switch {
+	case len(parts) == 1 && r.Method == http.MethodGet:
+		return h.listPods(w, r, owner)
+	case len(parts) == 1 && r.Method == http.MethodPost:
+		return h.createPod(w, r, owner)
+	case len(parts) == 2 && r.Method == http.MethodGet:
+		return h.getPod(w, r, owner, parts[1])
+	case len(parts) == 2 && r.Method == http.MethodDelete:
+		return h.podAction(w, r, owner, parts[1], "terminate")
+	case len(parts) == 3 && r.Method == http.MethodPost:
+		return h.podAction(w, r, owner, parts[1], parts[2])
+	}
+	allow := map[int]string{1: "GET, POST", 2: "GET, DELETE", 3: "POST"}[len(parts)]
+	return h.reject(w, r, gwerror.Response{Type: gwerror.Default4XX, Status: http.StatusMethodNotAllowed,
+		Header: http.Header{"Allow": {allow}}})
+}
+
+func (h *Handler) listPods(w http.ResponseWriter, r *http.Request, owner string) error {
+	resp, ok := h.upstreamCall(w, r, http.MethodGet, "/pods", nil, http.StatusOK)
+	if !ok {
+		return nil
+	}
+	var list struct {
+		Pods []pod `json:"pods"`
+	}
+	if err := json.Unmarshal(resp.body, &list); err != nil {
+		return h.badUpstream(w, r)
+	}
+	out := make([]pod, 0, len(list.Pods))
+	for _, p := range list.Pods {
+		if h.owns(p, owner) {
+			out = append(out, h.present(p, owner))
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) getPod(w http.ResponseWriter, r *http.Request, owner, id string) error {
+	p, ok := h.fetchOwned(w, r, owner, id)
+	if !ok {
+		return nil
+	}
+	return writeJSON(w, http.StatusOK, h.present(p, owner))
+}
+
+func (h *Handler) createPod(w http.ResponseWriter, r *http.Request, owner string) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCreateBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return h.reject(w, r, gwerror.Response{Type: gwerror.RequestTooLarge})
+		}
+		return h.reject(w, r, gwerror.Response{Type: gwerror.BadRequestBody, Message: "cannot read request body"})
+	}
+	create, err := h.buildCreate(body, owner)
+	if err != nil {
+		return h.reject(w, r, gwerror.Response{Type: gwerror.BadRequestBody, Message: err.Error()})
+	}
+	payload, _ := json.Marshal(create)
+	resp, ok := h.upstreamCall(w, r, http.MethodPost, "/pods", payload, http.StatusCreated, http.StatusOK)
+	if !ok {
+		return nil
+	}
+	var p pod
+	if err := json.Unmarshal(resp.body, &p); err != nil || p.str("id") == "" {
+		return h.badUpstream(w, r)
+	}
+	return writeJSON(w, http.StatusOK, map[string]pod{"pod": h.present(p, owner)})
+}
+
+// podAction checks ownership (when configured), then applies a v2
+// lifecycle action: terminate is DELETE /pods/{id} (204), the others POST
+// /pods/{id}/action and answer {"pod":{...}}.
+func (h *Handler) podAction(w http.ResponseWriter, r *http.Request, owner, id, action string) error {
+	if owner != "" {
+		if _, ok := h.fetchOwned(w, r, owner, id); !ok {
+			return nil
+		}
+	}
+	if action == "terminate" {
+		if _, ok := h.upstreamCall(w, r, http.MethodDelete, "/pods/"+id, nil, http.StatusNoContent, http.StatusOK); ok {
+			w.WriteHeader(http.StatusNoContent)
+		}
+		return nil
+	}
+	payload, _ := json.Marshal(map[string]string{"action": action})
+	resp, ok := h.upstreamCall(w, r, http.MethodPost, "/pods/"+id+"/action", payload, http.StatusOK)
+	if !ok {
+		return nil
+	}
+	var p pod
+	if err := json.Unmarshal(resp.body, &p); err != nil {
+		return h.badUpstream(w, r)
+	}
+	return writeJSON(w, http.StatusOK, map[string]pod{"pod": h.present(p, owner)})
+}
+
+// fetchOwned gets a pod and answers 404 when it is someone else's: a user
+// cannot tell another user's pod from a missing one.
+func (h *Handler) fetchOwned(w http.ResponseWriter, r *http.Request, owner, id string) (pod, bool) {
+	resp, ok := h.upstreamCall(w, r, http.MethodGet, "/pods/"+id, nil, http.StatusOK)
+	if !ok {
+		return nil, false
+	}
+	var p pod
+	if err := json.Unmarshal(resp.body, &p); err != nil {
+		_ = h.badUpstream(w, r)
+		return nil, false
+	}
+	if !h.owns(p, owner) {
+		h.errors.Write(w, r, gwerror.Response{Type: gwerror.ResourceNotFound})
+		return nil, false
+	}
+	return p, true
+}
+
+// upstreamCall calls RunPod and reports whether it answered one of the
+// expected statuses; otherwise it has written the mapped error.
+func (h *Handler) upstreamCall(w http.ResponseWriter, r *http.Request, method, path string, body []byte, want ...int) (*apiResponse, bool) {
+	resp, err := h.call(r.Context(), method, path, body)
+	if err != nil {
+		mapped := upstream.ErrorResponse(err)
+		h.metrics.observe(h.Mode, outcomeFor(mapped))
+		h.logger.Debug("runpod upstream call failed", errField(err))
+		h.errors.Write(w, r, mapped)
+		return nil, false
+	}
+	h.metrics.observe(h.Mode, outcomeOf(resp.status))
+	for _, s := range want {
+		if resp.status == s {
+			return resp, true
+		}
+	}
+	if resp.status < http.StatusBadRequest {
+		_ = h.badUpstream(w, r)
+		return nil, false
+	}
+	h.errors.Write(w, r, upstreamErrorResponse(resp.status, resp.header, resp.body))
+	return nil, false
+}
+
+// badUpstream answers 502 for an answer RunPod should not have given.
+func (h *Handler) badUpstream(w http.ResponseWriter, r *http.Request) error {
+	h.errors.Write(w, r, gwerror.Response{Type: gwerror.IntegrationFailure})
+	return nil
+}
+
+// writeJSON writes v as the JSON response body.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, err = w.Write(b)
+	return err
+}

@@ -1,0 +1,121 @@
+package runpod
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+
+	"github.com/gpugate/gpugate/modules/gwerror"
+	"github.com/gpugate/gpugate/modules/internal/upstream"
+)
+
+// newProxy provisions a Caddy reverse proxy to target's host through t. It
+// flushes immediately (streams pass unbuffered) and retries once only when
+// the connection could not be made: a request that reached RunPod is never
+// sent twice.
+func newProxy(ctx caddy.Context, t *keyTransport, target *url.URL) (*reverseproxy.Handler, error) {
+	rp := &reverseproxy.Handler{
+		Transport:     t,
+		Upstreams:     reverseproxy.UpstreamPool{{Dial: hostPort(target)}},
+		FlushInterval: caddy.Duration(-1),
+		LoadBalancing: &reverseproxy.LoadBalancing{
+			Retries:     1,
+			TryInterval: caddy.Duration(50 * time.Millisecond),
+			// A matcher set that never matches: non-dial errors are not retried.
+			RetryMatch: caddyhttp.MatcherSets{{caddyhttp.MatchMethod{}}},
+		},
+	}
+	if err := rp.Provision(ctx); err != nil {
+		return nil, err
+	}
+	return rp, nil
+}
+
+// hostPort is u's host with the scheme's default port made explicit.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
+}
+
+// serveAPI passes the request through to the v2 management API: the
+// route's path is appended to base_url's path.
+func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	return h.pass(w, r, next, h.base.Path+r.URL.Path)
+}
+
+// serverlessOperations are the job API operations and whether they take a
+// job id.
+var serverlessOperations = map[string]bool{
+	"run": false, "runsync": false, "purge-queue": false, "health": false,
+	"status": true, "stream": true, "cancel": true, "retry": true,
+}
+
+// serveServerless maps /jobs/<alias>/<operation>[/<job-id>] onto
+// <serverless_url>/<endpoint-id>/<operation>[/<job-id>].
+func (h *Handler) serveServerless(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) < 3 || len(parts) > 4 || parts[0] != "jobs" {
+		return h.reject(w, r, gwerror.Response{Type: gwerror.ResourceNotFound})
+	}
+	id, ok := h.Endpoints[parts[1]]
+	if !ok {
+		return h.reject(w, r, gwerror.Response{Type: gwerror.ResourceNotFound, Message: "unknown endpoint alias"})
+	}
+	needsJob, known := serverlessOperations[parts[2]]
+	if !known || needsJob != (len(parts) == 4) || (needsJob && !endpointIDPattern.MatchString(parts[3])) {
+		return h.reject(w, r, gwerror.Response{Type: gwerror.ResourceNotFound})
+	}
+	return h.pass(w, r, next, h.serverless.Path+"/"+id+"/"+strings.Join(parts[2:], "/"))
+}
+
+// pass proxies r to upstreamPath on the target, mapping transport failures
+// and RunPod problem+json errors onto the gateway's error contract. The
+// transport (keyTransport) strips client credentials and injects the key.
+func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, upstreamPath string) error {
+	out := r.WithContext(r.Context())
+	u := *r.URL
+	u.Path, u.RawPath = upstreamPath, ""
+	out.URL = &u
+	cw := newErrorCapture(w)
+	err := h.proxy.ServeHTTP(cw, out, next)
+	if err != nil && !cw.wroteHeader {
+		resp := upstream.ErrorResponse(err)
+		h.metrics.observe(h.Mode, outcomeFor(resp))
+		h.errors.Write(w, r, resp)
+		return nil
+	}
+	if cw.capturing {
+		h.metrics.observe(h.Mode, outcomeOf(cw.status))
+		cw.restoreHeader()
+		h.errors.Write(w, r, upstreamErrorResponse(cw.status, cw.upstreamHeader, cw.body.Bytes()))
+		return nil
+	}
+	h.metrics.observe(h.Mode, outcomeOf(cw.status))
+	return err
+}
+
+// reject writes a gateway error for a request that never reached RunPod.
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request, resp gwerror.Response) error {
+	h.metrics.observe(h.Mode, outcomeRejected)
+	h.errors.Write(w, r, resp)
+	return nil
+}
+
+// outcomeFor classifies a transport failure response.
+func outcomeFor(resp gwerror.Response) string {
+	if resp.StatusCode() == http.StatusGatewayTimeout {
+		return outcomeTimeout
+	}
+	return outcomeUnreachable
+}
