@@ -1,0 +1,133 @@
+package usageplan
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/gpugate/gpugate/modules/gwerror"
+	"github.com/gpugate/gpugate/modules/usageplan/store"
+)
+
+// verdict is the outcome of admitting one request.
+type verdict struct {
+	// reject is the gateway response to write; nil when admitted.
+	reject *gwerror.Response
+	// outcome is the metric label.
+	outcome string
+	key     store.Key
+	plan    *compiledPlan
+	// decision is the store's answer; counted is false when the store
+	// failed and on_store_error allow let the request through uncounted.
+	decision store.Decision
+	counted  bool
+	// throttle is the bucket that applied (the plan's or an override's).
+	throttle *store.Throttle
+}
+
+// admit authenticates the key value, picks the first accepted plan the
+// key belongs to and asks the store for a decision.
+func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted []string, cost int64) verdict {
+	if value == "" {
+		return forbidden(gwerror.InvalidAPIKey)
+	}
+	key, err := a.lookupKey(ctx, HashKey(value))
+	if errors.Is(err, store.ErrNotFound) {
+		return forbidden(gwerror.InvalidAPIKey)
+	}
+	if err != nil {
+		// A key that cannot be verified is never admitted, whatever
+		// on_store_error says: failing open here would admit any value.
+		a.logger.Warn("usage plans: key lookup failed", zap.Error(err))
+		return storeUnavailable()
+	}
+	if !key.Enabled {
+		return forbidden(gwerror.InvalidAPIKey)
+	}
+	plan := a.acceptedPlan(key, accepted)
+	if plan == nil {
+		return forbidden(gwerror.AccessDenied)
+	}
+	req := store.Request{KeyID: key.ID, Plan: plan.name, Throttle: plan.throttle, Quota: plan.quota,
+		Concurrency: plan.concurrency, Cost: cost, Now: a.now()}
+	for _, o := range plan.overrides {
+		if (o.method == "*" || o.method == r.Method) && o.path.Match(r) {
+			req.Bucket, req.Throttle = o.bucket, o.throttle
+			break
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, a.storeTimeout())
+	start := time.Now()
+	d, err := a.store.Decide(dctx, req)
+	cancel()
+	a.metrics.storeDuration.WithLabelValues(a.storeKind).Observe(time.Since(start).Seconds())
+	if err != nil {
+		a.logger.Warn("usage plans: store decision failed", zap.String("plan", plan.name), zap.Error(err))
+		if a.OnStoreError == "allow" {
+			return verdict{outcome: outcomeStoreAllowed, key: key, plan: plan}
+		}
+		v := storeUnavailable()
+		v.plan = plan
+		return v
+	}
+	v := verdict{outcome: d.Outcome.String(), key: key, plan: plan, decision: d, counted: true, throttle: req.Throttle}
+	if d.Outcome != store.Admitted {
+		v.reject = &gwerror.Response{Type: rejectType(d.Outcome), Header: http.Header{
+			"Retry-After": {retryAfter(d.RetryAfter)},
+		}}
+	}
+	return v
+}
+
+// lookupKey finds a configured key, then a stored one.
+func (a *App) lookupKey(ctx context.Context, hash string) (store.Key, error) {
+	if k, ok := a.static[hash]; ok {
+		return k, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.storeTimeout())
+	defer cancel()
+	return a.store.KeyByHash(ctx, hash)
+}
+
+// acceptedPlan is the first of the route's plans the key belongs to.
+func (a *App) acceptedPlan(key store.Key, accepted []string) *compiledPlan {
+	for _, name := range accepted {
+		if slices.Contains(key.Plans, name) {
+			return a.plans[name]
+		}
+	}
+	return nil
+}
+
+func forbidden(t gwerror.Type) verdict {
+	return verdict{reject: &gwerror.Response{Type: t}, outcome: outcomeForbidden}
+}
+
+func storeUnavailable() verdict {
+	return verdict{outcome: outcomeStoreDenied, reject: &gwerror.Response{Type: gwerror.Default5XX,
+		Status: http.StatusServiceUnavailable, Header: http.Header{"Retry-After": {"1"}}}}
+}
+
+func rejectType(o store.Outcome) gwerror.Type {
+	switch o {
+	case store.Throttled:
+		return gwerror.Throttled
+	case store.QuotaExceeded:
+		return gwerror.QuotaExceeded
+	default:
+		return gwerror.ConcurrencyLimited
+	}
+}
+
+// retryAfter formats a wait as Retry-After seconds, rounded up, at least 1.
+func retryAfter(d time.Duration) string {
+	s := store.CeilSeconds(d)
+	if s < 1 {
+		s = 1
+	}
+	return itoa(s)
+}

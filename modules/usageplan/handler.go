@@ -1,0 +1,207 @@
+package usageplan
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/gpugate/gpugate/modules/gwerror"
+	"github.com/gpugate/gpugate/modules/internal/upstream"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler enforces usage plans on a route (directive usage_plan): it reads
+// the client's API key, admits or rejects the request under the first of
+// the route's plans the key belongs to, and adds RateLimit headers.
+type Handler struct {
+	// Plans the route accepts, in order of preference.
+	Plans []string `json:"plans"`
+	// KeySource says where the key is read from (default header X-Api-Key).
+	KeySource *KeySource `json:"key_source,omitempty"`
+	// Cost is the quota units one request uses (default 1; 0 allowed).
+	Cost *int64 `json:"cost,omitempty"`
+	// RefundOn lists failures that give the quota units back: "5xx"
+	// (any 5xx response or handler error) and "timeout" (upstream timeout).
+	RefundOn []string `json:"refund_on,omitempty"`
+	// HideRateLimitHeaders omits RateLimit-Policy and RateLimit.
+	HideRateLimitHeaders bool `json:"hide_ratelimit_headers,omitempty"`
+
+	app           *App
+	errors        *gwerror.Writer
+	source        KeySource
+	cost          int64
+	refund5xx     bool
+	refundTimeout bool
+	logger        *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.gpugate_usage_plan", New: func() caddy.Module { return new(Handler) }}
+}
+
+// Provision loads the usage_plans app and the error writer.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if err := h.Validate(); err != nil {
+		return err
+	}
+	app, err := loadApp(ctx, "usage_plan")
+	if err != nil {
+		return err
+	}
+	for _, p := range h.Plans {
+		if _, ok := app.plans[p]; !ok {
+			return errUnknownPlan(p, app.planNames())
+		}
+	}
+	h.app = app
+	if h.errors, err = gwerror.Load(ctx); err != nil {
+		return err
+	}
+	h.source = KeySource{From: "header", Name: DefaultKeyHeader}
+	if h.KeySource != nil {
+		h.source = *h.KeySource
+	}
+	h.cost = 1
+	if h.Cost != nil {
+		h.cost = *h.Cost
+	}
+	for _, f := range h.RefundOn {
+		h.refund5xx = h.refund5xx || f == "5xx"
+		h.refundTimeout = h.refundTimeout || f == "timeout"
+	}
+	return nil
+}
+
+// Validate checks the handler's own fields (fast, no side effects).
+func (h *Handler) Validate() error {
+	if len(h.Plans) == 0 {
+		return errNoPlans
+	}
+	if h.KeySource != nil {
+		if err := h.KeySource.validate(); err != nil {
+			return err
+		}
+	}
+	if h.Cost != nil && *h.Cost < 0 {
+		return errNegativeCost
+	}
+	for _, f := range h.RefundOn {
+		if f != "5xx" && f != "timeout" {
+			return errRefundOn(f)
+		}
+	}
+	return nil
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	value := h.source.extract(r)
+	v := h.app.admit(r.Context(), r, value, h.Plans, h.cost)
+	planLabel := noPlan
+	if v.plan != nil {
+		planLabel = v.plan.name
+	}
+	h.app.metrics.decisions.WithLabelValues(planLabel, v.outcome).Inc()
+	if v.reject != nil {
+		h.errors.Write(w, r, *v.reject)
+		return nil
+	}
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		repl.Set("http.usage_plan.key_id", v.key.ID)
+		repl.Set("http.usage_plan.key_name", v.key.Name)
+		repl.Set("http.usage_plan.plan", v.plan.name)
+	}
+	if v.counted && !h.HideRateLimitHeaders {
+		setRateLimitHeaders(w.Header(), v, h.app.now())
+	}
+	if v.decision.Lease.ID != "" {
+		defer h.release(r.Context(), v)
+	}
+	charged := v.decision.Charge.Cost > 0
+	if !charged || (!h.refund5xx && !h.refundTimeout) {
+		return next.ServeHTTP(w, r)
+	}
+	rec := &statusRecorder{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+	err := next.ServeHTTP(rec, r)
+	if h.shouldRefund(rec.status, err) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
+		defer cancel()
+		if rerr := h.app.store.Refund(ctx, v.decision.Charge); rerr != nil {
+			h.logger.Warn("usage plans: refund failed", zap.String("plan", v.plan.name), zap.Error(rerr))
+		}
+	}
+	return err
+}
+
+// shouldRefund decides whether a finished request gets its units back.
+func (h *Handler) shouldRefund(status int, err error) bool {
+	timedOut := err != nil && (upstream.IsTimeout(err) || handlerStatus(err) == http.StatusGatewayTimeout) ||
+		status == http.StatusGatewayTimeout
+	if h.refundTimeout && timedOut {
+		return true
+	}
+	if !h.refund5xx {
+		return false
+	}
+	if err != nil {
+		return handlerStatus(err) >= 500 || handlerStatus(err) == 0
+	}
+	return status >= 500
+}
+
+// handlerStatus is the status of a caddyhttp.HandlerError, 0 otherwise.
+func handlerStatus(err error) int {
+	var he caddyhttp.HandlerError
+	if errors.As(err, &he) {
+		return he.StatusCode
+	}
+	return 0
+}
+
+// release frees the request's concurrency slot, even when the client went
+// away.
+func (h *Handler) release(ctx context.Context, v verdict) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := h.app.store.Release(ctx, v.decision.Lease); err != nil {
+		h.logger.Warn("usage plans: releasing a concurrency lease failed", zap.String("plan", v.plan.name), zap.Error(err))
+	}
+}
+
+// statusRecorder remembers the response status.
+type statusRecorder struct {
+	*caddyhttp.ResponseWriterWrapper
+	status int
+}
+
+// WriteHeader records the final status.
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 && code >= 200 {
+		s.status = code
+	}
+	s.ResponseWriterWrapper.WriteHeader(code)
+}
+
+// Write records an implicit 200.
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriterWrapper.Write(b)
+}
+
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

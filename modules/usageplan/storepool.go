@@ -1,0 +1,99 @@
+package usageplan
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/gpugate/gpugate/modules/usageplan/store"
+	"github.com/gpugate/gpugate/modules/usageplan/store/embedded"
+	"github.com/gpugate/gpugate/modules/usageplan/store/redisstore"
+)
+
+// stores keeps open stores across config reloads, keyed by store URL and
+// timeout, the way Caddy's reverse proxy keeps its upstream hosts: a
+// reload that keeps the URL keeps the counters, the file lock and the
+// Redis connections; the last config to let go closes the store.
+var stores = caddy.NewUsagePool()
+
+// pooledStore adapts a store to caddy.Destructor.
+type pooledStore struct{ store.Store }
+
+// Destruct closes the store when the last config lets go of it.
+func (p pooledStore) Destruct() error { return p.Close() }
+
+// checkStoreURL validates a store URL without opening it.
+func checkStoreURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("usage_plans: store: not a URL; write memory://, file:///path/usage.db or redis://host:port/0")
+	}
+	switch u.Scheme {
+	case "memory":
+		return nil
+	case "file":
+		if filePath(u) == "" {
+			return fmt.Errorf("usage_plans: store %s: write file:///absolute/path/usage.db", raw)
+		}
+		return nil
+	case "redis", "rediss":
+		if u.Host == "" {
+			return fmt.Errorf("usage_plans: store: write redis://[:password@]host:port/db")
+		}
+		return nil
+	default:
+		return fmt.Errorf("usage_plans: store scheme %q: write memory://, file:///path/usage.db, redis:// or rediss://", u.Scheme)
+	}
+}
+
+// filePath returns the file path of a file:// URL (file:///abs or
+// file://relative/path).
+func filePath(u *url.URL) string {
+	return u.Host + u.Path
+}
+
+// storeKind is the metric label of a store URL's kind.
+func storeKind(raw string) string {
+	scheme, _, _ := strings.Cut(raw, "://")
+	if scheme == "rediss" {
+		return "redis"
+	}
+	return scheme
+}
+
+// acquireStore opens the store of rawURL or reuses the one a previous
+// config opened. The returned id must be released with stores.Delete.
+func acquireStore(rawURL string, timeout time.Duration, logger *zap.Logger) (store.Store, string, string, error) {
+	if err := checkStoreURL(rawURL); err != nil {
+		return nil, "", "", err
+	}
+	id := rawURL + "#" + timeout.String()
+	v, _, err := stores.LoadOrNew(id, func() (caddy.Destructor, error) {
+		st, err := openStore(rawURL, timeout, logger)
+		if err != nil {
+			return nil, err
+		}
+		return pooledStore{st}, nil
+	})
+	if err != nil {
+		return nil, "", "", err
+	}
+	return v.(pooledStore).Store, storeKind(rawURL), id, nil
+}
+
+func openStore(rawURL string, timeout time.Duration, logger *zap.Logger) (store.Store, error) {
+	u, _ := url.Parse(rawURL)
+	onError := func(err error) { logger.Warn("usage plans store background error", zap.Error(err)) }
+	switch u.Scheme {
+	case "memory":
+		return embedded.OpenMemory(), nil
+	case "file":
+		return embedded.OpenFile(filePath(u), embedded.Options{OnError: onError})
+	default:
+		return redisstore.Open(rawURL, redisstore.Options{Timeout: timeout, OnError: onError})
+	}
+}
