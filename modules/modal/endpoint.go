@@ -48,7 +48,7 @@ func parseUpstreamURL(raw string) (*url.URL, []string, error) {
 	case u.User != nil:
 		return nil, nil, fmt.Errorf("modal url: do not put credentials in the url; use bearer or proxy_auth with {env.NAME}")
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return nil, nil, fmt.Errorf("modal url: %q must not have a query or fragment; clients' query strings are forwarded as they are", raw)
+		return nil, nil, fmt.Errorf("modal url: the url must not have a query or fragment; clients' query strings are forwarded as they are")
 	}
 	base, err := splitPath(u.EscapedPath())
 	if err != nil {

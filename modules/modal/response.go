@@ -82,7 +82,7 @@ func (h *Handler) writeResponse(w http.ResponseWriter, resp *http.Response) {
 	w.WriteHeader(resp.StatusCode)
 	buf := h.buffers.Get().(*[]byte)
 	defer h.buffers.Put(buf)
-	if err := copyBody(w, resp.Body, *buf, flushesEveryWrite(resp)); err != nil {
+	if err := copyBody(w, resp.Body, *buf, flushesEveryWrite(resp)); err != nil && resp.Request.Context().Err() == nil {
 		h.logger.Warn("streaming the upstream response was cut short",
 			zap.String("upstream", h.origin.Host), zap.Error(err))
 	}

@@ -180,7 +180,7 @@ func fastAPIErrors(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
-			h.ServeHTTP(w, r)
+			mux.ServeHTTP(w, r) // sets the path values
 			return
 		}
 		probe := &statusProbe{header: http.Header{}}

@@ -1,0 +1,111 @@
+package modal
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden JSON files in testdata/")
+
+func adapt(t *testing.T, input string) ([]byte, error) {
+	t.Helper()
+	adapter := caddyfile.Adapter{ServerType: httpcaddyfile.ServerType{}}
+	out, _, err := adapter.Adapt([]byte(input), nil)
+	return out, err
+}
+
+// TestAdaptGolden adapts every testdata/*.Caddyfile and compares the JSON
+// with the golden file beside it (go test -update rewrites them).
+func TestAdaptGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.Caddyfile")
+	if len(files) == 0 {
+		t.Fatal("no testdata/*.Caddyfile")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			input, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := adapt(t, string(input))
+			if err != nil {
+				t.Fatalf("adapt: %v", err)
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, out, "", "\t"); err != nil {
+				t.Fatal(err)
+			}
+			pretty.WriteByte('\n')
+			golden := strings.TrimSuffix(file, ".Caddyfile") + ".json"
+			if *update {
+				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(pretty.Bytes(), want) {
+				t.Errorf("adapted JSON differs from %s:\n%s", golden, pretty.String())
+			}
+		})
+	}
+}
+
+// TestAdaptErrors checks that bad configurations fail at adapt time with a
+// message that names the directive and says what to write instead.
+func TestAdaptErrors(t *testing.T) {
+	cases := []struct {
+		name, block string
+		want        []string
+	}{
+		{"no endpoint", "modal", []string{"modal: no endpoint", "url https://"}},
+		{"literal bearer", "modal https://a--b.modal.run {\n bearer sk-live-123\n}", []string{"modal bearer", "{env.NAME}"}},
+		{"literal proxy secret", "modal https://a--b.modal.run {\n proxy_auth {env.K} ws-abc\n}", []string{"modal proxy_auth secret", "{env.NAME}"}},
+		{"proxy_auth one arg", "modal https://a--b.modal.run {\n proxy_auth {env.K}\n}", []string{"modal proxy_auth", "proxy_auth {env.MODAL_KEY} {env.MODAL_SECRET}"}},
+		{"credentials in url", "modal https://user:pw@a--b.modal.run", []string{"modal url", "bearer or proxy_auth"}},
+		{"query in url", "modal https://a--b.modal.run/?k=v", []string{"modal url", "query"}},
+		{"ftp url", "modal ftp://a--b.modal.run", []string{"modal url", "https://"}},
+		{"url and workspace", "modal https://a--b.modal.run {\n workspace acme\n}", []string{"modal: write either url or workspace"}},
+		{"workspace alone", "modal {\n workspace acme\n}", []string{"workspace and label go together"}},
+		{"both redirect modes", "modal https://a--b.modal.run {\n follow_redirects\n pass_redirects\n}", []string{"exclude each other"}},
+		{"both prefixes", "modal https://a--b.modal.run {\n strip_prefix /api\n replace_prefix /api /v1\n}", []string{"exclude each other", "replace_prefix /api /"}},
+		{"relative prefix", "modal https://a--b.modal.run {\n strip_prefix api\n}", []string{"must start with /"}},
+		{"dot prefix", "modal https://a--b.modal.run {\n replace_prefix /api /api/../admin\n}", []string{"replace_prefix", "dot segments"}},
+		{"bad timeout", "modal https://a--b.modal.run {\n timeout soon\n}", []string{"modal timeout", "timeout 160s"}},
+		{"zero follow", "modal https://a--b.modal.run {\n follow_redirects 0s\n}", []string{"modal follow_redirects", "follow_redirects 30m"}},
+		{"bad size", "modal https://a--b.modal.run {\n max_body lots\n}", []string{"modal max_body", "max_body 10MB"}},
+		{"twice", "modal https://a--b.modal.run {\n timeout 1s\n timeout 2s\n}", []string{"timeout is set twice"}},
+		{"unknown", "modal https://a--b.modal.run {\n retries 3\n}", []string{`unknown setting "retries"`, "README"}},
+		{"api_key guess", "modal https://a--b.modal.run {\n api_key {env.X}\n}", []string{`unknown setting "api_key"`, "bearer {env.NAME}"}},
+		{"two urls", "modal https://a--b.modal.run https://c--d.modal.run", []string{"one url"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := adapt(t, ":8443 {\n"+c.block+"\n}\n")
+			if err == nil {
+				t.Fatal("adapt succeeded, want an error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			for _, secret := range []string{"sk-live-123", "ws-abc", ":pw@"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error repeats a secret: %v", err)
+				}
+			}
+		})
+	}
+}
