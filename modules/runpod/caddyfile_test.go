@@ -1,0 +1,97 @@
+package runpod
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden adapt files in testdata/")
+
+// adapt turns a Caddyfile into indented JSON.
+func adapt(t *testing.T, input string) ([]byte, error) {
+	t.Helper()
+	adapter := caddyfile.Adapter{ServerType: httpcaddyfile.ServerType{}}
+	out, _, err := adapter.Adapt([]byte(input), nil)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, out, "", "\t"); err != nil {
+		t.Fatal(err)
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}
+
+func TestCaddyfileAdaptGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.caddyfile")
+	if len(files) == 0 {
+		t.Fatal("no testdata/*.caddyfile")
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			in, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := adapt(t, string(in))
+			if err != nil {
+				t.Fatalf("adapt: %v", err)
+			}
+			golden := strings.TrimSuffix(file, ".caddyfile") + ".json"
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -run Golden -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("adapted JSON differs from %s:\n%s", golden, got)
+			}
+		})
+	}
+}
+
+func TestCaddyfileErrors(t *testing.T) {
+	cases := []struct{ block, want string }{
+		{"runpod", "missing mode; write `runpod pods`"},
+		{"runpod pods extra", `unexpected argument "extra"`},
+		{"runpod magic {\napi_key {env.K}\n}", `unknown mode "magic"; write pods, api or serverless`},
+		{"runpod pods", "api_key is required; write e.g. `api_key {env.RUNPOD_API_KEY}`"},
+		{"runpod pods {\napi_key rpa_live_secret\n}", "api_key must be a placeholder"},
+		{"runpod pods {\napi_key {env.K}\nbase_url ftp://x\n}", `base_url "ftp://x" must be an absolute http(s) URL`},
+		{"runpod pods {\napi_key {env.K}\ntimeout soon\n}", "timeout \"soon\" is not a positive duration; write e.g. `timeout 30s`"},
+		{"runpod pods {\napi_key {env.K}\nretries 3\n}", `unknown subdirective "retries"`},
+		{"runpod serverless {\napi_key {env.K}\n}", "no endpoints; write `endpoint <alias> <endpoint-id>`"},
+		{"runpod serverless {\napi_key {env.K}\nendpoint a\n}", "write `endpoint <alias> <endpoint-id>`"},
+		{"runpod serverless {\napi_key {env.K}\nendpoint a x\nendpoint a y\n}", `alias "a" is defined twice`},
+		{"runpod api {\napi_key {env.K}\nendpoint a b\n}", "endpoint is only for mode serverless"},
+		{"runpod api {\napi_key {env.K}\nallow_images x/*\n}", "apply to mode pods only"},
+		{"runpod pods {\napi_key {env.K}\nallow_images [\n}", "not a valid glob"},
+		{"runpod pods {\napi_key {env.K}\nowner_claim sub\n}", "owner_claim and owner_tag go together"},
+		{"runpod pods {\napi_key {env.K}\nowner_claim sub\nowner_tag label\n}", "write `owner_tag env` or `owner_tag name`"},
+		{"runpod pods {\napi_key {env.K}\ndefault gpu_count two\n}", `default gpu_count "two" must be a positive integer`},
+		{"runpod pods {\napi_key {env.K}\ndefault region eu\n}", "the fields with defaults are image, gpu_type, gpu_count, cloud and disk"},
+		{"runpod pods {\napi_key {env.K}\ndefault cloud cheap\n}", "default cloud must be SECURE or COMMUNITY"},
+	}
+	for _, c := range cases {
+		_, err := adapt(t, ":8080 {\n"+c.block+"\n}\n")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want it to contain %q", c.block, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "rpa_live_secret") {
+			t.Errorf("error message echoes the key: %v", err)
+		}
+	}
+}
