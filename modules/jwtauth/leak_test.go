@@ -1,0 +1,78 @@
+package jwtauth
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/gpugate/gpugate/tests/testkit"
+)
+
+// settledGoroutines waits until the goroutine count is at most want and
+// returns the last count seen.
+func settledGoroutines(want int) int {
+	n := runtime.NumGoroutine()
+	for deadline := time.Now().Add(5 * time.Second); n > want && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return n
+}
+
+// TestNoGoroutineSurvivesCleanup provisions and cleans up handlers with
+// JWKS and OIDC sources many times, as reloads do.
+func TestNoGoroutineSurvivesCleanup(t *testing.T) {
+	idp := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: testkit.RSAKey(t)})
+	baseline := runtime.NumGoroutine()
+	for i := range 20 {
+		h := &Handler{Sources: []KeySource{
+			{JWKS: idp.JWKSURL(), Refresh: caddyDuration(time.Duration(i+1) * time.Minute)},
+			{OIDC: idp.Issuer()},
+		}}
+		if err := provisionErr(t, h); err != nil { // provisions and cleans up
+			t.Fatal(err)
+		}
+	}
+	if n := settledGoroutines(baseline); n > baseline {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines after 20 provision/cleanup cycles, baseline %d:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestNoGoroutineSurvivesReload loads a config, reloads it with other JWKS
+// settings, and stops Caddy: every fetcher must be gone.
+func TestNoGoroutineSurvivesReload(t *testing.T) {
+	idp := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: testkit.RSAKey(t)})
+	config := func(refresh string) []byte {
+		return fmt.Appendf(nil, `{"admin":{"disabled":true},"logging":{"logs":{"default":{"level":"ERROR"}}},
+			"apps":{"http":{"servers":{"s":{"listen":["127.0.0.1:0"],"routes":[{"handle":[
+			{"handler":"gpugate_jwt_auth","sources":[{"jwks":%q,"refresh":%q},{"oidc":%q}]},
+			{"handler":"static_response","body":"ok"}]}]}}}}}`, idp.JWKSURL(), refresh, idp.Issuer())
+	}
+	// Warm up Caddy's own once-per-process goroutines.
+	if err := caddy.Load(config("1h"), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := caddy.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // let the stopped servers' goroutines exit
+	baseline := runtime.NumGoroutine()
+	for _, refresh := range []string{"1h", "2h", "3h", "3h"} {
+		if err := caddy.Load(config(refresh), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := caddy.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := settledGoroutines(baseline); n > baseline {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines after reloads and stop, baseline %d:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
+	}
+	remoteKeySets.Range(func(key, _ any) bool {
+		t.Errorf("key set %v still in the pool after stop", key)
+		return true
+	})
+}
