@@ -1,0 +1,221 @@
+package usageplan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gpugate/gpugate/modules/usageplan/store"
+)
+
+// KeyView is a key as the admin API shows it: never its value or hash.
+type KeyView struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Enabled     bool      `json:"enabled"`
+	Plans       []string  `json:"plans"`
+	Created     time.Time `json:"created,omitzero"`
+	// Source is "store" (created at run time) or "config" (Caddyfile).
+	Source string `json:"source"`
+	// Value is the plaintext key, present only in the creation response.
+	Value string `json:"value,omitempty"`
+}
+
+func viewOf(k store.Key, source string) KeyView {
+	return KeyView{ID: k.ID, Name: k.Name, Description: k.Description, Enabled: k.Enabled,
+		Plans: k.Plans, Created: k.Created, Source: source}
+}
+
+// NewKey is a key creation request.
+type NewKey struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Plans       []string `json:"plans"`
+	// Enabled defaults to true.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Value imports an existing key value; empty generates one.
+	Value string `json:"value,omitempty"`
+}
+
+// errBadRequest marks client mistakes in admin requests.
+var errBadRequest = errors.New("bad request")
+
+// errConflict marks admin requests that clash with existing state.
+var errConflict = errors.New("conflict")
+
+// reason is an admin error's message without its class prefix.
+func reason(err error) string {
+	msg := err.Error()
+	for _, class := range []error{errBadRequest, errConflict} {
+		msg = strings.TrimPrefix(msg, class.Error()+": ")
+	}
+	return msg
+}
+
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errBadRequest}, args...)...)
+}
+
+// checkPlans verifies that every plan is declared.
+func (a *App) checkPlans(plans []string) error {
+	if len(plans) == 0 {
+		return badRequest("name at least one plan (declared: %s)", strings.Join(a.planNames(), ", "))
+	}
+	for _, p := range plans {
+		if _, ok := a.plans[p]; !ok {
+			return badRequest("unknown plan %q (declared: %s)", p, strings.Join(a.planNames(), ", "))
+		}
+	}
+	return nil
+}
+
+// CreateKey creates a key in the store and returns it with its plaintext
+// value, the only time the value is shown.
+func (a *App) CreateKey(ctx context.Context, nk NewKey) (KeyView, error) {
+	nk.Name = strings.TrimSpace(nk.Name)
+	if nk.Name == "" || len(nk.Name) > 128 {
+		return KeyView{}, badRequest("name is required (at most 128 characters)")
+	}
+	if err := a.checkPlans(nk.Plans); err != nil {
+		return KeyView{}, err
+	}
+	value := nk.Value
+	if value == "" {
+		v, err := NewKeyValue()
+		if err != nil {
+			return KeyView{}, err
+		}
+		value = v
+	} else if len(value) < 20 {
+		return KeyView{}, badRequest("an imported key value must have at least 20 characters")
+	}
+	hash := HashKey(value)
+	if _, ok := a.static[hash]; ok {
+		return KeyView{}, fmt.Errorf("%w: this value belongs to a key declared in the configuration", errConflict)
+	}
+	id, err := NewKeyID()
+	if err != nil {
+		return KeyView{}, err
+	}
+	k := store.Key{ID: id, Name: nk.Name, Description: nk.Description, Hash: hash,
+		Enabled: nk.Enabled == nil || *nk.Enabled, Plans: slices.Clone(nk.Plans), Created: a.now().UTC().Truncate(time.Second)}
+	if err := a.store.CreateKey(ctx, k); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return KeyView{}, fmt.Errorf("%w: a key with this value already exists", errConflict)
+		}
+		return KeyView{}, err
+	}
+	v := viewOf(k, "store")
+	if nk.Value == "" {
+		v.Value = value
+	}
+	return v, nil
+}
+
+// ListKeys returns the configured keys, then the stored ones.
+func (a *App) ListKeys(ctx context.Context) ([]KeyView, error) {
+	var out []KeyView
+	for _, sk := range a.Keys {
+		out = append(out, viewOf(a.staticByID[staticKeyID(sk.Name)], "config"))
+	}
+	keys, err := a.store.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		out = append(out, viewOf(k, "store"))
+	}
+	return out, nil
+}
+
+// Key returns one key by id.
+func (a *App) Key(ctx context.Context, id string) (KeyView, error) {
+	if k, ok := a.staticByID[id]; ok {
+		return viewOf(k, "config"), nil
+	}
+	k, err := a.store.KeyByID(ctx, id)
+	if err != nil {
+		return KeyView{}, err
+	}
+	return viewOf(k, "store"), nil
+}
+
+// SetKeyEnabled enables or disables a stored key.
+func (a *App) SetKeyEnabled(ctx context.Context, id string, enabled bool) (KeyView, error) {
+	if err := a.notStatic(id); err != nil {
+		return KeyView{}, err
+	}
+	k, err := a.store.UpdateKey(ctx, id, func(k *store.Key) { k.Enabled = enabled })
+	if err != nil {
+		return KeyView{}, err
+	}
+	return viewOf(k, "store"), nil
+}
+
+// DeleteKey deletes a stored key.
+func (a *App) DeleteKey(ctx context.Context, id string) error {
+	if err := a.notStatic(id); err != nil {
+		return err
+	}
+	return a.store.DeleteKey(ctx, id)
+}
+
+func (a *App) notStatic(id string) error {
+	if _, ok := a.staticByID[id]; ok {
+		return fmt.Errorf("%w: key %s is declared in the configuration; change it there and reload", errConflict, id)
+	}
+	return nil
+}
+
+// QuotaUpdate resets or extends a key's remaining quota in its current
+// window (API Gateway's update-usage).
+type QuotaUpdate struct {
+	Plan   string `json:"plan"`
+	Reset  bool   `json:"reset,omitempty"`
+	Extend int64  `json:"extend,omitempty"`
+}
+
+// UpdateQuota applies u to key id and returns the remaining quota.
+func (a *App) UpdateQuota(ctx context.Context, id string, u QuotaUpdate) (int64, error) {
+	kv, err := a.Key(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	plan, err := a.keyPlan(kv, u.Plan)
+	if err != nil {
+		return 0, err
+	}
+	if plan.quota == nil {
+		return 0, badRequest("plan %s has no quota", plan.name)
+	}
+	if u.Reset == (u.Extend != 0) {
+		return 0, badRequest(`write {"reset":true} or {"extend":<units>}`)
+	}
+	if u.Extend < 0 {
+		return 0, badRequest("extend must be positive")
+	}
+	return a.store.ChangeQuota(ctx, store.QuotaChange{KeyID: id, Plan: plan.name, Quota: *plan.quota,
+		Now: a.now(), Reset: u.Reset, Extend: u.Extend})
+}
+
+// keyPlan resolves the plan named for a key ("" means the key's only plan).
+func (a *App) keyPlan(kv KeyView, name string) (*compiledPlan, error) {
+	if name == "" {
+		if len(kv.Plans) != 1 {
+			return nil, badRequest("key %s is in several plans; name one (plan=...)", kv.ID)
+		}
+		name = kv.Plans[0]
+	}
+	if !slices.Contains(kv.Plans, name) {
+		return nil, badRequest("key %s is not in plan %q", kv.ID, name)
+	}
+	p, ok := a.plans[name]
+	if !ok {
+		return nil, badRequest("unknown plan %q", name)
+	}
+	return p, nil
+}
