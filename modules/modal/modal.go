@@ -213,7 +213,7 @@ func (h *Handler) tlsConfig() (*tls.Config, error) {
 	if h.TLSCA == "" {
 		return cfg, nil
 	}
-	file, err := caddy.NewReplacer().ReplaceOrErr(h.TLSCA, true, true)
+	file, err := caddy.NewReplacer().ReplaceOrErr(h.TLSCA, false, true)
 	if err != nil {
 		return nil, fmt.Errorf("modal tls_ca: cannot resolve %q", h.TLSCA)
 	}
