@@ -70,6 +70,11 @@ func (a *AdminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return serveAdmin(w, r, app)
+}
+
+// serveAdmin routes one admin request to app.
+func serveAdmin(w http.ResponseWriter, r *http.Request, app *App) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxAdminBody)
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, AdminBase), "/"), "/")
 	ctx := r.Context()
@@ -104,7 +109,7 @@ func (a *AdminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 		rem, err := app.UpdateQuota(ctx, parts[1], u)
 		return respond(w, http.StatusOK, map[string]any{"id": parts[1], "remaining": rem}, err)
 	case route == "GET usage" && len(parts) == 1:
-		return a.serveUsage(w, r, app)
+		return serveUsage(w, r, app)
 	case route == "POST import" && len(parts) == 1:
 		res, err := app.ImportCSV(ctx, r.Body, r.URL.Query().Get("plan"))
 		return respond(w, http.StatusOK, res, err)
@@ -112,7 +117,7 @@ func (a *AdminAPI) serve(w http.ResponseWriter, r *http.Request) error {
 	return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no such usage-plans endpoint: %s %s", r.Method, r.URL.Path)}
 }
 
-func (a *AdminAPI) serveUsage(w http.ResponseWriter, r *http.Request, app *App) error {
+func serveUsage(w http.ResponseWriter, r *http.Request, app *App) error {
 	q := r.URL.Query()
 	today := store.UTCDay(app.now())
 	from, err := parseDate(q.Get("start"), today.AddDate(0, 0, -6))
