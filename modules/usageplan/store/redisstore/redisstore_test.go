@@ -1,0 +1,179 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gpugate/gpugate/modules/usageplan/store"
+	"github.com/gpugate/gpugate/modules/usageplan/store/storetest"
+	"github.com/gpugate/gpugate/tests/testkit"
+)
+
+func open(t *testing.T, url string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestRedisStoreConformance(t *testing.T) {
+	r := testkit.StartRedis(t, testkit.RedisOptions{Password: "s3cret-pw"})
+	db := 0
+	storetest.Run(t, func(t *testing.T) store.Store {
+		db++ // a fresh database per subtest
+		return open(t, r.URL(db%16), Options{Timeout: time.Second, KeyCache: -1})
+	})
+}
+
+// TestTwoInstancesShareExactCounts has two stores (two gateway instances,
+// two connection pools) race for one quota: exactly the limit is admitted.
+func TestTwoInstancesShareExactCounts(t *testing.T) {
+	r := testkit.StartRedis(t, testkit.RedisOptions{})
+	a := open(t, r.URL(0), Options{Timeout: time.Second})
+	b := open(t, r.URL(0), Options{Timeout: time.Second})
+	var admitted atomic.Int64
+	var wg sync.WaitGroup
+	q := &store.Quota{Limit: 100, Period: store.Day}
+	for g := range 64 {
+		s := a
+		if g%2 == 1 {
+			s = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				d, err := s.Decide(context.Background(), store.Request{KeyID: "k", Plan: "p", Quota: q, Cost: 1, Now: time.Now()})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if d.Outcome == store.Admitted {
+					admitted.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if admitted.Load() != 100 {
+		t.Fatalf("two instances admitted %d of 320 requests for a quota of 100", admitted.Load())
+	}
+}
+
+// TestRestartKeepsCountsAndKeys restarts redis-server (AOF on): quota use
+// and keys persist.
+func TestRestartKeepsCountsAndKeys(t *testing.T) {
+	ctx := context.Background()
+	opts := testkit.RedisOptions{AppendOnly: true}
+	r := testkit.StartRedis(t, opts)
+	s := open(t, r.URL(0), Options{Timeout: time.Second, KeyCache: -1})
+	if err := s.CreateKey(ctx, store.Key{ID: "k1", Name: "acme", Hash: "h", Enabled: true, Plans: []string{"p"}}); err != nil {
+		t.Fatal(err)
+	}
+	req := store.Request{KeyID: "k1", Plan: "p", Quota: &store.Quota{Limit: 10, Period: store.Day}, Cost: 4, Now: time.Now()}
+	for range 2 {
+		if d, err := s.Decide(ctx, req); err != nil || d.Outcome != store.Admitted {
+			t.Fatalf("%v %v", d.Outcome, err)
+		}
+	}
+	r.Restart(opts)
+	if k, err := waitKey(s, "h"); err != nil || k.Name != "acme" {
+		t.Fatalf("key after Redis restart: %+v %v", k, err)
+	}
+	d, err := s.Decide(ctx, req)
+	if err != nil || d.Outcome != store.QuotaExceeded {
+		t.Fatalf("8 of 10 used before the restart, cost 4 now: %v %v, want quota exceeded", d.Outcome, err)
+	}
+}
+
+// waitKey retries a lookup while the pool reconnects after a restart.
+func waitKey(s *Store, hash string) (store.Key, error) {
+	var k store.Key
+	var err error
+	for range 50 {
+		if k, err = s.KeyByHash(context.Background(), hash); err == nil || errors.Is(err, store.ErrNotFound) {
+			return k, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return k, err
+}
+
+// TestDownRedisFailsFastAndRecovers: with Redis gone a decision fails
+// within the timeout, and succeeds again once Redis is back.
+func TestDownRedisFailsFastAndRecovers(t *testing.T) {
+	r := testkit.StartRedis(t, testkit.RedisOptions{})
+	s := open(t, r.URL(0), Options{Timeout: 100 * time.Millisecond})
+	req := store.Request{KeyID: "k", Plan: "p", Quota: &store.Quota{Limit: 10, Period: store.Day}, Cost: 1, Now: time.Now()}
+	if _, err := s.Decide(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	r.Stop()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	_, err := s.Decide(ctx, req)
+	cancel()
+	if err == nil {
+		t.Fatal("decision with Redis down: want an error")
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("failing decision took %s; the timeout is 100ms", took)
+	}
+	r.Restart(testkit.RedisOptions{})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := s.Decide(context.Background(), req)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no recovery after Redis came back: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestLeaseExpiresAfterCrashAndRenewsWhileHeld: a held lease is renewed
+// past its TTL; one whose holder stopped renewing (a crashed gateway)
+// expires and frees the slot.
+func TestLeaseExpiresAfterCrashAndRenewsWhileHeld(t *testing.T) {
+	r := testkit.StartRedis(t, testkit.RedisOptions{})
+	ttl := 300 * time.Millisecond
+	a := open(t, r.URL(0), Options{Timeout: time.Second, LeaseTTL: ttl})
+	b := open(t, r.URL(0), Options{Timeout: time.Second, LeaseTTL: ttl})
+	req := func() store.Request {
+		return store.Request{KeyID: "k", Plan: "p", Concurrency: 1, Now: time.Now()}
+	}
+	d, err := a.Decide(context.Background(), req())
+	if err != nil || d.Outcome != store.Admitted {
+		t.Fatalf("%v %v", d.Outcome, err)
+	}
+	time.Sleep(3 * ttl)
+	if d, _ := b.Decide(context.Background(), req()); d.Outcome != store.ConcurrencyLimited {
+		t.Fatalf("a renewed lease must hold the slot past its TTL: %v", d.Outcome)
+	}
+	a.leases.remove(d.Lease) // the holder stops renewing, as if it crashed
+	time.Sleep(2 * ttl)
+	if d, _ := b.Decide(context.Background(), req()); d.Outcome != store.Admitted {
+		t.Fatalf("an abandoned lease must expire: %v", d.Outcome)
+	}
+}
+
+func TestInvalidURLHidesPassword(t *testing.T) {
+	_, err := Open("redis://:hunter2@%zz/0", Options{})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	if got := err.Error(); strings.Contains(got, "hunter2") {
+		t.Fatalf("error leaks the password: %s", got)
+	}
+}
+
