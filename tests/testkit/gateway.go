@@ -141,9 +141,15 @@ func (g *Gateway) Client() *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
+// RootCAPath is the PEM file of the gateway's local CA root, for clients
+// outside Go (curl --cacert, Python's ssl.create_default_context).
+func (g *Gateway) RootCAPath() string {
+	return filepath.Join(g.Home, "data", "caddy", "pki", "authorities", "local", "root.crt")
+}
+
 func (g *Gateway) rootCAs() *x509.CertPool {
 	pool := x509.NewCertPool()
-	pem, err := os.ReadFile(filepath.Join(g.Home, "data", "caddy", "pki", "authorities", "local", "root.crt"))
+	pem, err := os.ReadFile(g.RootCAPath())
 	if err == nil {
 		pool.AppendCertsFromPEM(pem)
 	}
