@@ -1,0 +1,132 @@
+package runpod
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gpugate/gpugate/tests/runpodsim"
+	"github.com/gpugate/gpugate/tests/testkit"
+)
+
+const (
+	jwtSecret   = "e2e-runpod-jwt-secret-0123456789abcdef"
+	jwtIssuer   = "https://auth.example.com/"
+	jwtAudience = "gpugate"
+	runpodKey   = "rpa_E2E_SECRET_RUNPOD_KEY"
+	endpointID  = "ep-e2e-video"
+)
+
+// stack is the gateway in front of a simulator.
+type stack struct {
+	t   *testing.T
+	sim *runpodsim.Sim
+	gw  *testkit.Gateway
+}
+
+// startStack runs the simulator and the gateway with runpod.Caddyfile
+// pointed at it. env overrides the gateway environment.
+func startStack(t *testing.T, simOpts runpodsim.Options, env map[string]string) *stack {
+	t.Helper()
+	simOpts.APIKey = runpodKey
+	simOpts.Endpoints = append(simOpts.Endpoints, endpointID)
+	sim := runpodsim.Start(t, simOpts)
+	vars := map[string]string{
+		"GPUGATE_JWT_SECRET":    jwtSecret,
+		"GPUGATE_JWT_ISSUER":    jwtIssuer,
+		"GPUGATE_JWT_AUDIENCE":  jwtAudience,
+		"RUNPOD_API_KEY":        runpodKey,
+		"RUNPOD_BASE_URL":       sim.ManagementURL,
+		"RUNPOD_SERVERLESS_URL": sim.ServerlessURL,
+		"RUNPOD_ENDPOINT_ALIAS": "video",
+		"RUNPOD_ENDPOINT_ID":    endpointID,
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	gw := testkit.StartGateway(t, "caddyfiles/runpod.Caddyfile", testkit.GatewayOptions{Env: vars})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", gw.Logs())
+		}
+		if strings.Contains(gw.Logs(), runpodKey) {
+			t.Errorf("the RunPod key appears in the gateway log")
+		}
+	})
+	return &stack{t: t, sim: sim, gw: gw}
+}
+
+// token returns a valid JWT for subject.
+func token(t testing.TB, subject string) string {
+	return testkit.SignHS256(t, jwtSecret, testkit.StandardClaims(subject, jwtIssuer, jwtAudience))
+}
+
+// reply is a gateway answer.
+type reply struct {
+	code   int
+	header http.Header
+	body   []byte
+}
+
+// call sends a request as subject ("" sends no token) with extra headers.
+func (s *stack) call(subject, method, path, body string, headers ...string) reply {
+	s.t.Helper()
+	var b []byte
+	if body != "" {
+		b = []byte(body)
+	}
+	if subject != "" {
+		headers = append(headers, "Authorization", "Bearer "+token(s.t, subject))
+	}
+	if body != "" {
+		headers = append(headers, "Content-Type", "application/json")
+	}
+	resp := s.gw.Do(method, path, b, headers...)
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(data), runpodKey) || strings.Contains(strings.Join(resp.Header.Values("Authorization"), ""), runpodKey) {
+		s.t.Fatalf("%s %s: the RunPod key reached the client", method, path)
+	}
+	return reply{code: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// decode unmarshals the reply body.
+func (r reply) decode(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("body %q: %v", r.body, err)
+	}
+}
+
+// message is the gateway error message of the reply.
+func (r reply) message(t testing.TB) string {
+	var m struct {
+		Message string `json:"message"`
+	}
+	r.decode(t, &m)
+	return m.Message
+}
+
+// waitDesired polls GET /pods/{id} until desiredStatus is want.
+func (s *stack) waitDesired(subject, id, want string) map[string]any {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var p map[string]any
+		r := s.call(subject, "GET", "/pods/"+id, "")
+		if r.code != 200 {
+			s.t.Fatalf("poll %s = %d %s", id, r.code, r.body)
+		}
+		r.decode(s.t, &p)
+		if p["desiredStatus"] == want {
+			return p
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("pod %s never reached %s: %v", id, want, p)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
