@@ -5,9 +5,7 @@
 package gwerror
 
 import (
-	"encoding/json"
 	"net/http"
-	"strconv"
 )
 
 // Type names a kind of gateway response, with AWS API Gateway's names.
@@ -102,11 +100,6 @@ type Response struct {
 	Header http.Header
 }
 
-// body is the JSON shape of every default gateway error.
-type body struct {
-	Message string `json:"message"`
-}
-
 // Write writes resp with the built-in defaults. Modules that were
 // provisioned should prefer a Writer from Load, which honours the
 // operator's restyled responses.
@@ -131,19 +124,4 @@ func (resp Response) Text() string {
 		return http.StatusText(resp.Status)
 	}
 	return DefaultOf(resp.Type).Message
-}
-
-// writeDefault writes resp in the built-in AWS-compatible style.
-func writeDefault(w http.ResponseWriter, resp Response) {
-	for k, vs := range resp.Header {
-		w.Header()[k] = append([]string(nil), vs...)
-	}
-	b, _ := json.Marshal(body{Message: resp.Text()})
-	b = append(b, '\n')
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Del("Content-Encoding")
-	w.WriteHeader(resp.StatusCode())
-	_, _ = w.Write(b)
 }

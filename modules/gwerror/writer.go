@@ -1,8 +1,10 @@
 package gwerror
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -16,12 +18,12 @@ type Writer struct {
 }
 
 // Write writes resp to w. It never panics and always writes a complete
-// response.
+// response carrying the request id header.
 func (gw *Writer) Write(w http.ResponseWriter, r *http.Request, resp Response) {
 	if gw != nil && gw.Style != nil && gw.Style(w, r, resp) {
 		return
 	}
-	writeDefault(w, resp)
+	writeResponse(w, r, resp, nil, DefaultRequestIDHeader)
 }
 
 // Styler is implemented by the Caddy app that holds the operator's restyled
@@ -48,3 +50,56 @@ func Load(ctx caddy.Context) (*Writer, error) {
 	}
 	return &Writer{}, nil
 }
+
+// defaultBody is the JSON shape of every built-in gateway error.
+type defaultBody struct {
+	Message string `json:"message"`
+}
+
+// writeResponse writes resp in style s (nil: AWS's built-in style) with the
+// request id in the header idHeader (none when empty).
+func writeResponse(w http.ResponseWriter, r *http.Request, resp Response, s *style, idHeader string) {
+	hdr := w.Header()
+	for k, vs := range resp.Header {
+		hdr[k] = append([]string(nil), vs...)
+	}
+	id := ""
+	if idHeader != "" {
+		if id = RequestID(r); id != "" {
+			hdr.Set(idHeader, id)
+		}
+	}
+	if s != nil && s.status != 0 {
+		resp.Status = s.status
+	}
+	var b []byte
+	contentType := "application/json"
+	if s == nil {
+		b, _ = json.Marshal(defaultBody{Message: resp.Text()})
+		b = append(b, '\n')
+	} else {
+		v := &vars{resp: resp, requestID: id, repl: replacerOf(r)}
+		for _, h := range s.headers {
+			hdr.Set(h.name, headerSafe(h.value.render(v, identity)))
+		}
+		if s.contentType != "" {
+			contentType = s.contentType
+		}
+		if s.hasBody {
+			b = []byte(s.body.render(v, escaperFor(contentType)))
+		} else {
+			b, _ = json.Marshal(defaultBody{Message: resp.Text()})
+			b = append(b, '\n')
+		}
+	}
+	hdr.Set("Content-Type", contentType)
+	hdr.Set("Content-Length", strconv.Itoa(len(b)))
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Del("Content-Encoding")
+	w.WriteHeader(resp.StatusCode())
+	if r == nil || r.Method != http.MethodHead {
+		_, _ = w.Write(b)
+	}
+}
+
+func identity(s string) string { return s }
