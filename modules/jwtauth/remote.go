@@ -68,7 +68,6 @@ type remoteKeySet struct {
 	lastAttempt time.Time
 	inflight    chan struct{}
 	jwksURL     string
-	issuer      string
 }
 
 // newRemoteKeySet builds a key set; start launches its goroutine.

@@ -17,7 +17,6 @@ var remoteKeySets = caddy.NewUsagePool()
 // through this handler's algorithm allow-list.
 type remoteSource struct {
 	set        *remoteKeySet
-	poolKey    remoteConfig
 	algorithms []string
 }
 
