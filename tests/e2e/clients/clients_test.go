@@ -115,6 +115,7 @@ func TestMultiTalkPythonClient(t *testing.T) {
 		"GPUGATE_URL=" + gw.URL, "GPUGATE_API_KEY=" + apiKey, "GPUGATE_CA=" + gw.RootCAPath(),
 		"POLL_SECONDS=0.1", "TIMEOUT_SECONDS=30", "STEPS=30",
 	}, py, filepath.FromSlash("examples/clients/multitalk_client.py"))
+	t.Logf("client output:\n%s", out)
 	if !strings.Contains(out, `"status": "completed"`) {
 		t.Fatalf("job did not complete:\n%s", out)
 	}
