@@ -278,9 +278,13 @@ func (h *Handler) Cleanup() error {
 }
 
 // callTimeout is the time left for one upstream call: the per-call timeout,
-// cut short by the end of the redirect-following budget.
+// cut short by the end of the redirect-following budget when redirects are
+// followed.
 func (h *Handler) callTimeout(deadline time.Time) time.Duration {
 	d := time.Duration(h.Timeout)
+	if h.Redirects != RedirectsFollow {
+		return d
+	}
 	if left := deadline.Sub(h.now()); left < d {
 		d = left
 	}

@@ -139,6 +139,7 @@ func TestLongCallRedirects(t *testing.T) {
 	polls := 0
 	for status == 303 {
 		polls++
+		path = strings.TrimPrefix(h.Get("Location"), srv.URL)
 		status, h, _ = call(t, srv, "GET", path, "")
 	}
 	if status != 200 || polls < 2 {
