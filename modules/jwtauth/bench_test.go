@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gpugate/gpugate/tests/testkit"
@@ -70,7 +69,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 	for b.Loop() {
 		r := httptest.NewRequest(http.MethodGet, "https://gw.example/pods", nil)
 		r.Header.Set("Authorization", "Bearer "+c.token)
-		r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, caddy.NewReplacer()))
+		r, _ = caddyRequest(r)
 		if err := h.ServeHTTP(w, r, next); err != nil || r.Header.Get("X-User-Id") != "alice" {
 			b.Fatal("not authenticated", err)
 		}

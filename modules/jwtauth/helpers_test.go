@@ -61,8 +61,7 @@ type outcome struct {
 // serve runs one request through h in front of a handler that records it.
 func serve(t testing.TB, h caddyhttp.MiddlewareHandler, r *http.Request) outcome {
 	t.Helper()
-	repl := caddyhttp.NewTestReplacer(r)
-	r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
+	r, repl := caddyRequest(r)
 	var out outcome
 	out.repl = repl
 	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
@@ -135,4 +134,12 @@ type middlewareFunc func(http.ResponseWriter, *http.Request, caddyhttp.Handler) 
 
 func (f middlewareFunc) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	return f(w, r, next)
+}
+
+// caddyRequest gives r the context a Caddy server gives a request: a
+// replacer and the extra log fields {http.request.uuid} needs.
+func caddyRequest(r *http.Request) (*http.Request, *caddy.Replacer) {
+	r = r.WithContext(context.WithValue(r.Context(), caddyhttp.ExtraLogFieldsCtxKey, new(caddyhttp.ExtraLogFields)))
+	repl := caddyhttp.NewTestReplacer(r)
+	return r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)), repl
 }
