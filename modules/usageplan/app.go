@@ -32,7 +32,8 @@ const (
 // usage_plan handler. It is configured with the usage_plans global option.
 type App struct {
 	// Store is the state URL: memory://, file:///path, redis://... or
-	// rediss://... Default: file://<Caddy data dir>/usage-plans.db.
+	// rediss://... Default: file://<Caddy data dir>/usage-plans.db. Global
+	// placeholders are expanded, so a password can come from {env.X}.
 	Store string `json:"store,omitempty"`
 	// OnStoreError is "deny" (default, 503) or "allow" (admit without
 	// counting) when the store fails or times out.
@@ -102,11 +103,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// storeURL is the configured store or the default file in Caddy's data
+// storeURL is the configured store, with global placeholders such as
+// {env.REDIS_PASSWORD} expanded, or the default file in Caddy's data
 // directory.
 func (a *App) storeURL() string {
 	if a.Store != "" {
-		return a.Store
+		return caddy.NewReplacer().ReplaceKnown(a.Store, "")
 	}
 	return "file://" + caddy.AppDataDir() + "/" + defaultStoreFile
 }

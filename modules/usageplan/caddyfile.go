@@ -57,7 +57,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			if d.NextArg() {
 				return nil, d.ArgErr()
 			}
-			if err := checkStoreURL(app.Store); err != nil {
+			if err := checkStoreURL(caddy.NewReplacer().ReplaceKnown(app.Store, "")); err != nil {
 				return nil, d.Err(err.Error())
 			}
 		case "on_store_error":

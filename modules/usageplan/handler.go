@@ -50,12 +50,17 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 
 // Provision loads the usage_plans app and the error writer.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
-	if err := h.Validate(); err != nil {
-		return err
-	}
 	app, err := loadApp(ctx, "usage_plan")
 	if err != nil {
+		return err
+	}
+	return h.provisionWith(ctx, app)
+}
+
+// provisionWith finishes provisioning against app.
+func (h *Handler) provisionWith(ctx caddy.Context, app *App) error {
+	h.logger = ctx.Logger()
+	if err := h.Validate(); err != nil {
 		return err
 	}
 	for _, p := range h.Plans {
@@ -64,6 +69,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 	}
 	h.app = app
+	var err error
 	if h.errors, err = gwerror.Load(ctx); err != nil {
 		return err
 	}

@@ -1,0 +1,138 @@
+package usageplan
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	_ "github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden .json files in testdata/")
+
+func adapt(src string) ([]byte, error) {
+	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), map[string]any{"filename": "Caddyfile"})
+	return out, err
+}
+
+// TestAdaptGolden adapts every testdata/*.caddyfile and compares the JSON
+// with the .json file beside it (go test -update rewrites them).
+func TestAdaptGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.caddyfile")
+	if len(files) == 0 {
+		t.Fatal("no golden Caddyfiles in testdata/")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := adapt(string(src))
+			if err != nil {
+				t.Fatalf("adapt: %v", err)
+			}
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, out, "", "\t"); err != nil {
+				t.Fatal(err)
+			}
+			pretty.WriteByte('\n')
+			golden := strings.TrimSuffix(f, ".caddyfile") + ".json"
+			if *update {
+				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if !bytes.Equal(pretty.Bytes(), want) {
+				t.Errorf("adapted JSON differs from %s:\n%s", golden, pretty.String())
+			}
+		})
+	}
+}
+
+const validGlobal = `{
+	usage_plans {
+		store memory://
+		plan basic {
+			throttle rate 10 burst 20
+		}
+	}
+}
+`
+
+// TestAdaptErrors checks that mistakes fail at adapt time with a message
+// that names the directive and says what to write instead.
+func TestAdaptErrors(t *testing.T) {
+	global := func(body string) string {
+		return "{\n\tusage_plans {\n" + body + "\n\t}\n}\n:8080 {\n\trespond ok\n}\n"
+	}
+	site := func(body string) string { return validGlobal + ":8080 {\n" + body + "\n\trespond ok\n}\n" }
+	cases := []struct {
+		name, src string
+		want      []string
+	}{
+		{"store scheme", global("store mysql://db"), []string{"usage_plans: store scheme", "memory://", "redis://"}},
+		{"store missing", global("store"), []string{"usage_plans: store needs a URL"}},
+		{"on_store_error", global("on_store_error maybe"), []string{"on_store_error deny or on_store_error allow"}},
+		{"store_timeout", global("store_timeout soon"), []string{"store_timeout", "100ms"}},
+		{"unknown subdirective", global("plans x"), []string{`unknown subdirective "plans"`, "plan or key"}},
+		{"throttle shape", global("plan a {\n throttle 10 20\n}"), []string{"throttle rate <req/s> burst <n>"}},
+		{"throttle zero rate", global("plan a {\n throttle rate 0 burst 5\n}"), []string{"throttle rate", "above 0"}},
+		{"throttle zero burst", global("plan a {\n throttle rate 5 burst 0\n}"), []string{"burst", "at least 1"}},
+		{"override path", global("plan a {\n throttle POST generate rate 1 burst 1\n}"), []string{"must start with /"}},
+		{"quota period", global("plan a {\n quota 100 per year\n}"), []string{`quota period "year"`, "day, week or month"}},
+		{"quota shape", global("plan a {\n quota 100 daily\n}"), []string{"quota <n> per day|week|month"}},
+		{"quota offset too long", global("plan a {\n quota 100 per day offset 25h\n}"), []string{"offset", "less than 24h"}},
+		{"concurrency", global("plan a {\n concurrency 0\n}"), []string{"concurrency <n>", "at least 1"}},
+		{"plan setting", global("plan a {\n rate 5\n}"), []string{`unknown setting "rate"`, "throttle, quota or concurrency"}},
+		{"plan twice", global("plan a {\n concurrency 1\n}\nplan a {\n concurrency 2\n}"), []string{"plan a is declared twice"}},
+		{"key no plans", global("plan a {\n concurrency 1\n}\nkey k {\n hash sha256:" + strings.Repeat("a", 64) + "\n}"), []string{"key k: add plans"}},
+		{"key unknown plan", global("plan a {\n concurrency 1\n}\nkey k {\n value {env.K}\n plans b\n}"), []string{`unknown plan "b"`, "declared plans: a"}},
+		{"key bad hash", global("plan a {\n concurrency 1\n}\nkey k {\n hash md5:abc\n plans a\n}"), []string{"sha256: followed by 64"}},
+		{"key hash and value", global("plan a {\n concurrency 1\n}\nkey k {\n hash sha256:" + strings.Repeat("a", 64) + "\n value x\n plans a\n}"), []string{"exactly one of hash"}},
+		{"directive without plans", site("usage_plan"), []string{"usage_plan: name at least one plan"}},
+		{"directive unknown plan", site("usage_plan gold"), []string{`usage_plan: unknown plan "gold"`, "declared: basic"}},
+		{"directive without global", ":8080 {\n usage_plan basic\n}", []string{"usage_plan: no usage plans are configured", "usage_plans {"}},
+		{"negative cost", site("usage_plan basic {\n cost -1\n}"), []string{"usage_plan: write cost <n>"}},
+		{"refund_on", site("usage_plan basic {\n refund_on 4xx\n}"), []string{`refund_on "4xx"`, "refund_on 5xx"}},
+		{"key_source kind", site("usage_plan basic {\n key_source cookie k\n}"), []string{`key_source "cookie"`, "header <Name>"}},
+		{"key_source placeholder", site("usage_plan basic {\n key_source placeholder plan_key\n}"), []string{"{http.auth.user.plan_key}"}},
+		{"unknown setting", site("usage_plan basic {\n costs 2\n}"), []string{`usage_plan: unknown setting "costs"`, "cost"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := adapt(c.src)
+			if err == nil {
+				t.Fatalf("adapt succeeded; want an error containing %q", c.want)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestAdaptKeepsSecretPlaceholder: a key value from the environment stays a
+// placeholder in the adapted JSON.
+func TestAdaptKeepsSecretPlaceholder(t *testing.T) {
+	t.Setenv("PARTNER_KEY", "gpg_supersecretvalue")
+	out, err := adapt("{\n usage_plans {\n plan a {\n concurrency 1\n }\n key p {\n value {env.PARTNER_KEY}\n plans a\n }\n }\n}\n:8080 {\n usage_plan a\n}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte("supersecret")) || !bytes.Contains(out, []byte("{env.PARTNER_KEY}")) {
+		t.Fatalf("adapted JSON must keep the placeholder, not the secret:\n%s", out)
+	}
+}
