@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"golang.org/x/net/http/httpguts"
 )
 
 func init() {
@@ -92,13 +93,13 @@ func (h *Handler) check() error {
 		return errors.New("cors: credentials cannot be combined with origins *; browsers reject it. List the origins, e.g. origins https://app.example.com https://*.example.com")
 	}
 	for _, m := range h.Methods {
-		if m == "*" || !isToken(m) {
+		if m == "*" || !httpguts.ValidHeaderFieldName(m) {
 			return fmt.Errorf("cors: invalid method %q; list methods such as GET POST DELETE", m)
 		}
 	}
 	for _, lists := range [][]string{h.Headers, h.ExposeHeaders} {
 		for _, name := range lists {
-			if name != "*" && !isToken(name) {
+			if name != "*" && !httpguts.ValidHeaderFieldName(name) {
 				return fmt.Errorf("cors: invalid header name %q; write names such as Content-Type X-Api-Key", name)
 			}
 		}
@@ -167,20 +168,6 @@ func (h *Handler) setOrigin(hdr http.Header, origin string) {
 	if h.Credentials {
 		hdr.Set("Access-Control-Allow-Credentials", "true")
 	}
-}
-
-// isToken reports whether s is an RFC 9110 token (method or header name).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // Interface guards.

@@ -61,7 +61,7 @@ type defaultBody struct {
 func writeResponse(w http.ResponseWriter, r *http.Request, resp Response, s *style, idHeader string) {
 	hdr := w.Header()
 	for k, vs := range resp.Header {
-		hdr[k] = append([]string(nil), vs...)
+		hdr[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
 	}
 	id := ""
 	if idHeader != "" {
