@@ -176,4 +176,3 @@ func TestInvalidURLHidesPassword(t *testing.T) {
 		t.Fatalf("error leaks the password: %s", got)
 	}
 }
-
