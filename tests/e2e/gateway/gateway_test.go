@@ -146,7 +146,7 @@ func TestCORSRequestWithMultiTalkMapping(t *testing.T) {
 	d := deploy(t)
 	r := d.send(t, http.MethodPost, "/api/generate",
 		`{"prompt":"a cat","image_url":"s3://in/cat.png","audio_url":"s3://in/cat.wav","debug":true}`,
-		"Origin", appOrigin, "Content-Type", "application/json")
+		"Origin", appOrigin, "Content-Type", "application/json", "X-Request-Id", "client-chosen")
 	if r.status != http.StatusOK {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
@@ -169,6 +169,13 @@ func TestCORSRequestWithMultiTalkMapping(t *testing.T) {
 	if string(reqs[0].Body) != want {
 		t.Errorf("upstream got %s\nwant        %s", reqs[0].Body, want)
 	}
+	id := r.header.Get("X-Request-Id")
+	if id == "" || id == "client-chosen" || reqs[0].Header.Get("X-Request-Id") != id {
+		t.Errorf("request id: response %q, upstream %q", id, reqs[0].Header.Get("X-Request-Id"))
+	}
+	if line := accessLogLine(t, d.gw, "/api/generate"); line["uuid"] != id {
+		t.Errorf("access log uuid %v, response X-Request-Id %q", line["uuid"], id)
+	}
 	if reqs[0].Header.Get("Content-Length") != "" && reqs[0].Header.Get("Content-Length") != strconv.Itoa(len(reqs[0].Body)) {
 		t.Errorf("Content-Length %s for %d bytes", reqs[0].Header.Get("Content-Length"), len(reqs[0].Body))
 	}
@@ -184,6 +191,9 @@ func TestGatewayErrorsAreRestyledReadableAndLogged(t *testing.T) {
 	}
 	browserReadable(t, r)
 	id := r.header.Get("X-Request-Id")
+	if n := len(r.header.Values("X-Request-Id")); n != 1 {
+		t.Errorf("%d X-Request-Id headers", n)
+	}
 	var body map[string]string
 	if err := json.Unmarshal(r.body, &body); err != nil {
 		t.Fatalf("401 body is not JSON: %s", r.body)
