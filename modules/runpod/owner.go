@@ -42,13 +42,13 @@ func (h *Handler) owner(r *http.Request) (string, bool) {
 func namePrefix(owner string) string { return owner + "/" }
 
 // owns reports whether p belongs to owner ("" means ownership is off).
-func (h *Handler) owns(p pod, owner string) bool {
+func (h *Handler) owns(p podFields, owner string) bool {
 	switch {
 	case owner == "":
 		return true
 	case h.OwnerTag == OwnerTagName:
-		return strings.HasPrefix(p.str("name"), namePrefix(owner))
+		return strings.HasPrefix(p.Name, namePrefix(owner))
 	default:
-		return p.env()[OwnerEnvName] == owner
+		return p.Env.Owner == owner
 	}
 }

@@ -59,27 +59,19 @@ func (h *Handler) listPods(w http.ResponseWriter, r *http.Request, owner string)
 	if !ok {
 		return nil
 	}
-	var list struct {
-		Pods []pod `json:"pods"`
-	}
-	if err := json.Unmarshal(resp.body, &list); err != nil {
+	out, err := h.translateList(resp.body, owner)
+	if err != nil {
 		return h.badUpstream(w, r)
 	}
-	out := make([]pod, 0, len(list.Pods))
-	for _, p := range list.Pods {
-		if h.owns(p, owner) {
-			out = append(out, h.present(p, owner))
-		}
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeBody(w, http.StatusOK, out)
 }
 
 func (h *Handler) getPod(w http.ResponseWriter, r *http.Request, owner, id string) error {
-	p, ok := h.fetchOwned(w, r, owner, id)
+	raw, f, ok := h.fetchOwned(w, r, owner, id)
 	if !ok {
 		return nil
 	}
-	return writeJSON(w, http.StatusOK, h.present(p, owner))
+	return writeBody(w, http.StatusOK, append(h.appendPresented(nil, raw, f, owner), '\n'))
 }
 
 func (h *Handler) createPod(w http.ResponseWriter, r *http.Request, owner string) error {
@@ -100,11 +92,11 @@ func (h *Handler) createPod(w http.ResponseWriter, r *http.Request, owner string
 	if !ok {
 		return nil
 	}
-	var p pod
-	if err := json.Unmarshal(resp.body, &p); err != nil || p.str("id") == "" {
+	f, err := parsePod(resp.body)
+	if err != nil || f.ID == "" {
 		return h.badUpstream(w, r)
 	}
-	return writeJSON(w, http.StatusOK, map[string]pod{"pod": h.present(p, owner)})
+	return writeBody(w, http.StatusOK, h.wrapPod(resp.body, f, owner))
 }
 
 // podAction checks ownership (when configured), then applies a v2
@@ -112,7 +104,7 @@ func (h *Handler) createPod(w http.ResponseWriter, r *http.Request, owner string
 // /pods/{id}/action and answer {"pod":{...}}.
 func (h *Handler) podAction(w http.ResponseWriter, r *http.Request, owner, id, action string) error {
 	if owner != "" {
-		if _, ok := h.fetchOwned(w, r, owner, id); !ok {
+		if _, _, ok := h.fetchOwned(w, r, owner, id); !ok {
 			return nil
 		}
 	}
@@ -127,30 +119,30 @@ func (h *Handler) podAction(w http.ResponseWriter, r *http.Request, owner, id, a
 	if !ok {
 		return nil
 	}
-	var p pod
-	if err := json.Unmarshal(resp.body, &p); err != nil {
+	f, err := parsePod(resp.body)
+	if err != nil {
 		return h.badUpstream(w, r)
 	}
-	return writeJSON(w, http.StatusOK, map[string]pod{"pod": h.present(p, owner)})
+	return writeBody(w, http.StatusOK, h.wrapPod(resp.body, f, owner))
 }
 
 // fetchOwned gets a pod and answers 404 when it is someone else's: a user
 // cannot tell another user's pod from a missing one.
-func (h *Handler) fetchOwned(w http.ResponseWriter, r *http.Request, owner, id string) (pod, bool) {
+func (h *Handler) fetchOwned(w http.ResponseWriter, r *http.Request, owner, id string) ([]byte, podFields, bool) {
 	resp, ok := h.upstreamCall(w, r, http.MethodGet, "/pods/"+id, nil, http.StatusOK)
 	if !ok {
-		return nil, false
+		return nil, podFields{}, false
 	}
-	var p pod
-	if err := json.Unmarshal(resp.body, &p); err != nil {
+	f, err := parsePod(resp.body)
+	if err != nil {
 		_ = h.badUpstream(w, r)
-		return nil, false
+		return nil, podFields{}, false
 	}
-	if !h.owns(p, owner) {
+	if !h.owns(f, owner) {
 		h.errors.Write(w, r, gwerror.Response{Type: gwerror.ResourceNotFound})
-		return nil, false
+		return nil, podFields{}, false
 	}
-	return p, true
+	return resp.body, f, true
 }
 
 // upstreamCall calls RunPod and reports whether it answered one of the
@@ -184,16 +176,11 @@ func (h *Handler) badUpstream(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// writeJSON writes v as the JSON response body.
-func writeJSON(w http.ResponseWriter, status int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
+// writeBody writes a JSON response body.
+func writeBody(w http.ResponseWriter, status int, b []byte) error {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_, err = w.Write(b)
+	_, err := w.Write(b)
 	return err
 }
