@@ -33,6 +33,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        refresh <duration>
 //	        min_refetch <duration>
 //	        timeout <duration>
+//	        issuer <iss>    # jwks only: tokens verified by these keys must carry this iss
 //	    }
 //	    oidc <issuer-url> [<alg>...] { ...same block as jwks... }
 //	    issuer <iss>...
@@ -145,6 +146,12 @@ func (h *Handler) unmarshalSource(d *caddyfile.Dispenser, kind string) error {
 		if kind != "jwks" && kind != "oidc" {
 			return d.Errf("jwt_auth %s takes no block; refresh, min_refetch and timeout apply to jwks and oidc", kind)
 		}
+		if d.Val() == "issuer" {
+			if err := singleArg(d, &src.Issuer, "issuer https://cognito-idp.<region>.amazonaws.com/<pool-id>"); err != nil {
+				return err
+			}
+			continue
+		}
 		var target *caddy.Duration
 		switch d.Val() {
 		case "refresh":
@@ -154,7 +161,7 @@ func (h *Handler) unmarshalSource(d *caddyfile.Dispenser, kind string) error {
 		case "timeout":
 			target = &src.Timeout
 		default:
-			return d.Errf("jwt_auth %s: unknown option %q; the block takes refresh, min_refetch and timeout", kind, d.Val())
+			return d.Errf("jwt_auth %s: unknown option %q; the block takes refresh, min_refetch, timeout (and issuer for jwks)", kind, d.Val())
 		}
 		dur, err := durationArg(d, d.Val()+" 30s")
 		if err != nil {

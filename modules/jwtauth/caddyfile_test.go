@@ -80,7 +80,8 @@ func TestAdaptErrors(t *testing.T) {
 		{"hmac alg on public_key", `public_key /k.pem HS256`, []string{"jwt_auth public_key: algorithm HS256"}},
 		{"plain http jwks", `jwks http://idp.example/jwks.json`, []string{"must use https", "localhost"}},
 		{"relative jwks", `jwks /jwks.json`, []string{"not an absolute URL", "https://"}},
-		{"bad jwks block option", "jwks https://idp.example/j {\n\t\t\tinterval 1h\n\t\t}", []string{`unknown option "interval"`, "refresh, min_refetch and timeout"}},
+		{"bad jwks block option", "jwks https://idp.example/j {\n\t\t\tinterval 1h\n\t\t}", []string{`unknown option "interval"`, "refresh, min_refetch, timeout"}},
+		{"issuer in oidc block", "oidc https://idp.example/ {\n\t\t\tissuer https://idp.example/\n\t\t}", []string{"jwt_auth oidc: issuer in a key source block applies only to jwks"}},
 		{"block on secret", "secret {env.S} {\n\t\t\trefresh 1h\n\t\t}", []string{"jwt_auth secret takes no block"}},
 		{"bad duration", "jwks https://idp.example/j {\n\t\t\trefresh soon\n\t\t}", []string{`refresh: "soon" is not a duration`, "refresh 30s"}},
 		{"bad leeway", `secret {env.S}

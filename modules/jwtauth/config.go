@@ -47,6 +47,10 @@ type KeySource struct {
 	MinRefetch caddy.Duration `json:"min_refetch,omitempty"`
 	// Timeout bounds one fetch (default 10s).
 	Timeout caddy.Duration `json:"timeout,omitempty"`
+	// Issuer, for a jwks source, is the only iss a token verified with its
+	// keys may carry, so that with several issuers one IdP's keys cannot
+	// vouch for another's tokens. (oidc sources are bound to their issuer.)
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // kind names the source's directive.
@@ -97,6 +101,9 @@ func (s KeySource) validate() error {
 	}
 	if kind != "jwks" && kind != "oidc" && (s.Refresh != 0 || s.MinRefetch != 0 || s.Timeout != 0) {
 		return fmt.Errorf("jwt_auth %s: refresh, min_refetch and timeout apply only to jwks and oidc", kind)
+	}
+	if s.Issuer != "" && kind != "jwks" {
+		return fmt.Errorf("jwt_auth %s: issuer in a key source block applies only to jwks (oidc is bound to its issuer already; use the top-level issuer option otherwise)", kind)
 	}
 	return nil
 }

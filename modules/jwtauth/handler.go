@@ -201,7 +201,7 @@ func (h *Handler) provisionRemote(ctx caddy.Context, cfg KeySource) (keySource, 
 	if len(algs) == 0 {
 		algs = asymmetricAlgorithms
 	}
-	return &remoteSource{set: set, algorithms: algs}, nil
+	return &remoteSource{set: set, algorithms: algs, boundIssuer: cfg.Issuer}, nil
 }
 
 // newFetchClient is the HTTP client of JWKS and discovery fetches.

@@ -202,6 +202,18 @@ func TestTwoIssuers(t *testing.T) {
 		testkit.StandardClaims("bob", "https://tenant.auth0.com/", "")))))
 	wantUnauthorized(t, serve(t, h, bearer(testkit.Sign(t, jwt.SigningMethodRS256, auth0Key, "auth0-1",
 		testkit.StandardClaims("bob", "https://evil.example/", "")))), "issuer")
+	// Without binding, one IdP's key vouches for the other's issuer...
+	crossed := testkit.Sign(t, jwt.SigningMethodRS256, auth0Key, "auth0-1",
+		testkit.StandardClaims("mallory", "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool", ""))
+	wantOK(t, serve(t, h, bearer(crossed)))
+	// ...which an issuer in each jwks block prevents.
+	bound := provision(t, &Handler{Sources: []KeySource{
+		{JWKS: cognito.JWKSURL(), Issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool"},
+		{JWKS: auth0.JWKSURL(), Issuer: "https://tenant.auth0.com/"},
+	}})
+	wantUnauthorized(t, serve(t, bound, bearer(crossed)), "issuer")
+	wantOK(t, serve(t, bound, bearer(testkit.Sign(t, jwt.SigningMethodRS256, auth0Key, "auth0-1",
+		testkit.StandardClaims("bob", "https://tenant.auth0.com/", "")))))
 }
 
 func TestJWKSSharedAcrossReloads(t *testing.T) {

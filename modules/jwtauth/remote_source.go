@@ -18,6 +18,8 @@ var remoteKeySets = caddy.NewUsagePool()
 type remoteSource struct {
 	set        *remoteKeySet
 	algorithms []string
+	// boundIssuer is the jwks block's issuer ("" = not bound).
+	boundIssuer string
 }
 
 func (s *remoteSource) allows(alg string) bool { return slices.Contains(s.algorithms, alg) }
@@ -48,5 +50,10 @@ func appendFitting(dst []any, keys []verificationKey, alg string) []any {
 }
 
 func (s *remoteSource) generation() uint64 { return s.set.snapshot().generation }
-func (s *remoteSource) issuer() string     { return s.set.issuerOf() }
-func (s *remoteSource) name() string       { return s.set.describe() }
+func (s *remoteSource) issuer() string {
+	if s.boundIssuer != "" {
+		return s.boundIssuer
+	}
+	return s.set.issuerOf()
+}
+func (s *remoteSource) name() string { return s.set.describe() }
