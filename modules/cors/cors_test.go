@@ -2,6 +2,7 @@ package cors
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -293,5 +294,29 @@ func TestValidate(t *testing.T) {
 		if err := h.Validate(); err == nil {
 			t.Errorf("case %d: invalid configuration accepted", i)
 		}
+	}
+}
+
+// copying answers through io.Copy (ReadFrom) and flushes, without an
+// explicit WriteHeader.
+type copying struct{}
+
+func (copying) ServeHTTP(w http.ResponseWriter, _ *http.Request) error {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	_, err := io.Copy(w, strings.NewReader("streamed"))
+	http.NewResponseController(w).Flush()
+	return err
+}
+
+func TestHeadersFinalWithReadFromAndFlush(t *testing.T) {
+	h := browserApp(t)
+	r := httptest.NewRequest(http.MethodGet, "/api/v1/jobs/1", nil)
+	r.Header.Set("Origin", "https://app.example.com")
+	w := httptest.NewRecorder()
+	if err := h.ServeHTTP(w, r, copying{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := w.Result().Header.Values("Access-Control-Allow-Origin"); len(v) != 1 || v[0] != "https://app.example.com" || w.Body.String() != "streamed" || !w.Flushed {
+		t.Fatalf("Allow-Origin %q body %q flushed %v", v, w.Body, w.Flushed)
 	}
 }

@@ -3,7 +3,6 @@ package jsonmap
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -124,14 +123,14 @@ func (h *Handler) mapRequest(r *http.Request, repl *caddy.Replacer) (gwerror.Res
 		return badBody("Content-Type must be application/json"), true
 	}
 	if r.ContentLength > h.MaxBody {
-		return tooLarge(h.MaxBody), true
+		return tooLarge(), true
 	}
 	body, err := readLimited(r.Body, r.ContentLength, h.MaxBody)
 	_ = r.Body.Close()
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.Is(err, errTooLarge), errors.As(err, &mbe):
-		return tooLarge(h.MaxBody), true
+		return tooLarge(), true
 	case err != nil:
 		return badBody("the body could not be read"), true
 	}
@@ -190,9 +189,10 @@ func badBody(reason string) gwerror.Response {
 	return gwerror.Response{Type: gwerror.BadRequestBody, Message: "Invalid request body: " + reason}
 }
 
-func tooLarge(limit int64) gwerror.Response {
-	return gwerror.Response{Type: gwerror.RequestTooLarge,
-		Message: fmt.Sprintf("Request Too Long: the JSON body may be at most %d bytes", limit)}
+// tooLarge is API Gateway's 413, the same as every other body limit of the
+// gateway answers.
+func tooLarge() gwerror.Response {
+	return gwerror.Response{Type: gwerror.RequestTooLarge}
 }
 
 // Interface guards.
