@@ -204,11 +204,20 @@ func (h *Handler) provisionRemote(ctx caddy.Context, cfg KeySource) (keySource, 
 	return &remoteSource{set: set, algorithms: algs, boundIssuer: cfg.Issuer}, nil
 }
 
-// newFetchClient is the HTTP client of JWKS and discovery fetches.
+// maxFetchRedirects bounds redirects of JWKS and discovery fetches.
+const maxFetchRedirects = 5
+
+// newFetchClient is the HTTP client of JWKS and discovery fetches: its
+// redirects must stay on https (or loopback http) too.
 func newFetchClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 2
-	return &http.Client{Transport: tr}
+	return &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= maxFetchRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxFetchRedirects)
+		}
+		return checkFetchURL("jwks redirect", req.URL.String())
+	}}
 }
 
 // Validate checks the configuration; it is fast and has no side effects.

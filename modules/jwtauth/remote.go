@@ -66,6 +66,7 @@ type remoteKeySet struct {
 
 	mu          sync.Mutex
 	lastAttempt time.Time
+	lastOK      bool
 	inflight    chan struct{}
 	jwksURL     string
 }
@@ -142,7 +143,7 @@ func (s *remoteKeySet) refetchUnknownKID(ctx context.Context) bool {
 		s.mu.Unlock()
 		select {
 		case <-ch:
-			return true
+			return s.lastResult()
 		case <-ctx.Done():
 			return false
 		}
@@ -163,7 +164,7 @@ func (s *remoteKeySet) fetchShared(background bool) bool {
 	if ch := s.inflight; ch != nil {
 		s.mu.Unlock()
 		<-ch
-		return true
+		return s.lastResult()
 	}
 	ch := make(chan struct{})
 	s.inflight = ch
@@ -174,6 +175,7 @@ func (s *remoteKeySet) fetchShared(background bool) bool {
 
 	s.mu.Lock()
 	s.inflight = nil
+	s.lastOK = err == nil
 	s.mu.Unlock()
 	close(ch)
 	if err != nil {
@@ -186,6 +188,13 @@ func (s *remoteKeySet) fetchShared(background bool) bool {
 		return false
 	}
 	return true
+}
+
+// lastResult reports whether the last finished fetch succeeded.
+func (s *remoteKeySet) lastResult() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastOK
 }
 
 func (s *remoteKeySet) describe() string {
