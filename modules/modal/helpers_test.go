@@ -74,3 +74,18 @@ func wantStatus(t testing.TB, rec *httptest.ResponseRecorder, status int, bodyCo
 		t.Fatalf("got %d %q, want %d containing %q", rec.Code, rec.Body.String(), status, bodyContains)
 	}
 }
+
+// provisionErr provisions h and returns the error (and cleans up, as Caddy
+// does after a failed Provision).
+func provisionErr(t testing.TB, h *Handler) error {
+	t.Helper()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	err := h.Provision(ctx)
+	if cerr := h.Cleanup(); cerr != nil {
+		t.Errorf("Cleanup after Provision: %v", cerr)
+	}
+	return err
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

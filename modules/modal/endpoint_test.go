@@ -1,0 +1,101 @@
+package modal
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gpugate/gpugate/tests/modalsim"
+)
+
+func TestEndpointURL(t *testing.T) {
+	for _, c := range []struct {
+		ws, label string
+		dev       bool
+		want      string
+	}{
+		{"acme", "multitalk-api-fastapi-app", false, "https://acme--multitalk-api-fastapi-app.modal.run"},
+		{"acme", "multitalk-api-fastapi-app", true, "https://acme--multitalk-api-fastapi-app-dev.modal.run"},
+	} {
+		if got, err := EndpointURL(c.ws, c.label, c.dev); err != nil || got != c.want {
+			t.Errorf("EndpointURL(%q, %q, %v) = %q, %v; want %q", c.ws, c.label, c.dev, got, err, c.want)
+		}
+	}
+	for _, bad := range [][2]string{{"Acme", "app"}, {"acme", "app.evil.com"}, {"acme", "-app"}, {"", "app"}, {"acme/x", "app"}} {
+		if _, err := EndpointURL(bad[0], bad[1], false); err == nil {
+			t.Errorf("EndpointURL(%q, %q): want an error", bad[0], bad[1])
+		}
+	}
+}
+
+func TestPathMapping(t *testing.T) {
+	replace := pathMapper{clientPrefix: []string{"api"}, upstreamBase: []string{"base", "api", "v1"}}
+	for in, want := range map[string]string{
+		"/api":                 "/base/api/v1",
+		"/api/":                "/base/api/v1/",
+		"/api/generate":        "/base/api/v1/generate",
+		"/%61pi/generate":      "/base/api/v1/generate",
+		"/api//jobs///x":       "/base/api/v1/jobs/x",
+		"/api/jobs/a%20b":      "/base/api/v1/jobs/a%20b",
+		"/api/jobs/..foo":      "/base/api/v1/jobs/..foo",
+		"/api/jobs/%E2%9C%93/": "/base/api/v1/jobs/%E2%9C%93/",
+	} {
+		path, raw, err := replace.Map(in)
+		got := raw
+		if got == "" {
+			got = path
+		}
+		if err != nil || got != want {
+			t.Errorf("Map(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "api", "/apis/x", "/x/api"} {
+		if _, _, err := replace.Map(in); err == nil {
+			t.Errorf("Map(%q): want an error", in)
+		}
+	}
+	whole := pathMapper{}
+	if path, _, err := whole.Map("/"); err != nil || path != "/" {
+		t.Errorf("Map(/) without prefix = %q, %v", path, err)
+	}
+	for up, want := range map[string]string{"/base/api/v1/generate": "/api/generate", "/base/api/v1": "/api"} {
+		if got, ok := replace.Unmap(up); !ok || got != want {
+			t.Errorf("Unmap(%q) = %q, %v; want %q", up, got, ok, want)
+		}
+	}
+	if _, ok := replace.Unmap("/other/api/v1/generate"); ok {
+		t.Error("Unmap of a path outside the base succeeded")
+	}
+}
+
+func TestSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "multitalk-key")
+	if err := os.WriteFile(file, []byte(testBearer+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sim := modalsim.New(modalsim.Options{APIKey: testBearer}).Start(t)
+	h := provision(t, &Handler{URL: sim.URL, Bearer: "{file." + file + "}"})
+	wantStatus(t, do(h, request("GET", "/api/v1/jobs", "")), http.StatusOK, `"jobs"`)
+}
+
+func TestProvisionErrorsNameTheSetting(t *testing.T) {
+	t.Setenv("MODALTEST_EMPTY", "")
+	for _, c := range []struct {
+		h    Handler
+		want string
+	}{
+		{Handler{URL: "https://a--b.modal.run", Bearer: "{env.MODALTEST_EMPTY}"}, "modal bearer"},
+		{Handler{URL: "https://a--b.modal.run", ProxyAuthKey: "{env.MODALTEST_EMPTY}", ProxyAuthSecret: "{env.MODALTEST_EMPTY}"}, "modal proxy_auth key"},
+		{Handler{URL: "https://a--b.modal.run", TLSCA: "/nonexistent/ca.pem"}, "modal tls_ca"},
+		{Handler{}, "modal: no endpoint"},
+		{Handler{Workspace: "Bad_Name", Label: "x"}, "is not a Modal workspace name"},
+	} {
+		h := c.h
+		ctxErr := provisionErr(t, &h)
+		if ctxErr == nil || !contains(ctxErr.Error(), c.want) {
+			t.Errorf("%+v: Provision error %v, want %q", c.h, ctxErr, c.want)
+		}
+	}
+}
