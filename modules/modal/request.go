@@ -36,6 +36,27 @@ func removeHopHeaders(h http.Header) {
 	}
 }
 
+// upstreamRequest builds the request sent to the endpoint; its body, if
+// any, streams the client's body through the max_body limit.
+func (h *Handler) upstreamRequest(r *http.Request, path, rawPath string) (*http.Request, *limitedBody) {
+	out := &http.Request{
+		Method:     r.Method,
+		URL:        h.upstreamURL(path, rawPath, r.URL.RawQuery),
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     h.upstreamHeader(r),
+		Host:       h.origin.Host,
+	}
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return out, nil
+	}
+	body := &limitedBody{body: r.Body, remaining: h.MaxBody}
+	out.Body = body
+	out.ContentLength = r.ContentLength
+	return out, body
+}
+
 // upstreamHeader builds the headers of the upstream request: the client's
 // headers without hop-by-hop headers and without any client credential,
 // X-Forwarded-* set by the gateway (client-supplied ones are replaced), and

@@ -42,21 +42,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
-	out := &http.Request{
-		Method:     r.Method,
-		URL:        h.upstreamURL(path, rawPath, r.URL.RawQuery),
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1,
-		ProtoMinor: 1,
-		Header:     h.upstreamHeader(r),
-		Host:       h.origin.Host,
-	}
-	var body *limitedBody
-	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		body = &limitedBody{body: r.Body, remaining: h.MaxBody}
-		out.Body = body
-		out.ContentLength = r.ContentLength
-	}
+	out, body := h.upstreamRequest(r, path, rawPath)
 	out = out.WithContext(ctx)
 
 	deadline := start.Add(time.Duration(h.FollowFor))
