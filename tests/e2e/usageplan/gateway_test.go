@@ -1,0 +1,186 @@
+package usageplan
+
+import (
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gpugate/gpugate/tests/testkit"
+)
+
+const gatewayCaddyfile = "caddyfiles/gateway.Caddyfile"
+
+// startGateway runs gateway.Caddyfile with the basic plan tuned for a
+// test: rate 2/s burst 3, quota 50 units per UTC day (a POST costs 10).
+func startGateway(t *testing.T, u *upstream, db string) *testkit.Gateway {
+	return testkit.StartGateway(t, gatewayCaddyfile, testkit.GatewayOptions{Env: env(u, map[string]string{
+		"GPUGATE_USAGE_DB":    db,
+		"GPUGATE_BASIC_RATE":  "2",
+		"GPUGATE_BASIC_BURST": "3",
+		"GPUGATE_BASIC_QUOTA": "50",
+	})})
+}
+
+// TestKeyFromCLIThrottleQuotaAndNextWindow walks a key's life: created with
+// the CLI, admitted with RateLimit headers, throttled with an accurate
+// Retry-After, refilled, out of quota until UTC midnight, and given a new
+// window with the CLI's quota reset.
+func TestKeyFromCLIThrottleQuotaAndNextWindow(t *testing.T) {
+	u := startUpstream(t)
+	g := startGateway(t, u, filepath.Join(t.TempDir(), "usage.db"))
+	key := createKey(t, g, "acme", "basic")
+
+	if code, _, body := call(t, g, http.MethodPost, "/api/items", ""); code != http.StatusForbidden || body != `{"message":"Forbidden"}` {
+		t.Fatalf("no key: %d %s", code, body)
+	}
+	if code, _, _ := call(t, g, http.MethodPost, "/api/items", "gpg_unknown"); code != http.StatusForbidden {
+		t.Fatalf("unknown key: %d", code)
+	}
+
+	// Burst of 3 (each POST costs 10 quota units).
+	for i := range 3 {
+		code, h, body := call(t, g, http.MethodPost, "/api/items", key.Value)
+		if code != http.StatusOK || body != `{"ok":true}` {
+			t.Fatalf("burst request %d: %d %s", i, code, body)
+		}
+		wantQuota := `"quota";r=` + strconv.Itoa(50-10*(i+1))
+		if !strings.Contains(h.Get("RateLimit"), wantQuota) || !strings.Contains(h.Get("RateLimit-Policy"), `"quota";q=50;w=86400`) {
+			t.Fatalf("request %d RateLimit %q / policy %q, want %s", i, h.Get("RateLimit"), h.Get("RateLimit-Policy"), wantQuota)
+		}
+	}
+	seen := u.last()
+	if seen.Get("X-Api-Key") != "" || seen.Get("X-Gpugate-Key-Id") != key.ID || seen.Get("X-Gpugate-Plan") != "basic" {
+		t.Fatalf("upstream saw X-Api-Key %q, key id %q, plan %q", seen.Get("X-Api-Key"), seen.Get("X-Gpugate-Key-Id"), seen.Get("X-Gpugate-Plan"))
+	}
+
+	code, h, body := call(t, g, http.MethodPost, "/api/items", key.Value)
+	if code != http.StatusTooManyRequests || body != `{"message":"Too Many Requests"}` || h.Get("Retry-After") != "1" {
+		t.Fatalf("throttled: %d %s Retry-After %q", code, body, h.Get("Retry-After"))
+	}
+	before := u.count()
+
+	time.Sleep(time.Second) // rate 2/s: two tokens back
+	for i := range 2 {
+		if code, _, _ := call(t, g, http.MethodPost, "/api/items", key.Value); code != http.StatusOK {
+			t.Fatalf("after refill %d: %d", i, code)
+		}
+	}
+	time.Sleep(600 * time.Millisecond)
+	code, h, body = call(t, g, http.MethodPost, "/api/items", key.Value)
+	if code != http.StatusTooManyRequests || body != `{"message":"Limit Exceeded"}` {
+		t.Fatalf("quota used up: %d %s", code, body)
+	}
+	retry, _ := strconv.Atoi(h.Get("Retry-After"))
+	if want := secondsToUTCMidnight(); retry < want-2 || retry > want+2 {
+		t.Fatalf("Retry-After %d, want about %d (seconds to UTC midnight)", retry, want)
+	}
+	if u.count() != before+2 {
+		t.Fatalf("rejected requests reached the upstream: %d, want %d", u.count(), before+2)
+	}
+	time.Sleep(600 * time.Millisecond)
+	if code, _, _ := call(t, g, http.MethodGet, "/api/jobs/1", key.Value); code != http.StatusOK {
+		t.Fatalf("a status poll costs 0 and passes with no quota left: %d", code)
+	}
+	if got := usageToday(t, g, "basic", key.ID); got != [2]int64{50, 0} {
+		t.Fatalf("usage today = %v, want [50 0]", got)
+	}
+
+	// Next window: the operator resets the key's quota.
+	var reset struct {
+		Remaining int64 `json:"remaining"`
+	}
+	cli(t, g, &reset, "quota", "reset", key.ID)
+	if reset.Remaining != 50 {
+		t.Fatalf("quota reset left %d", reset.Remaining)
+	}
+	time.Sleep(600 * time.Millisecond)
+	if code, h, _ := call(t, g, http.MethodPost, "/api/items", key.Value); code != http.StatusOK || !strings.Contains(h.Get("RateLimit"), `"quota";r=40`) {
+		t.Fatalf("after reset: %d %q", code, h.Get("RateLimit"))
+	}
+
+	// Disable with the CLI: 403 at once.
+	cli(t, g, nil, "keys", "disable", key.ID)
+	if code, _, _ := call(t, g, http.MethodGet, "/api/jobs/1", key.Value); code != http.StatusForbidden {
+		t.Fatalf("disabled key: %d", code)
+	}
+	if strings.Contains(g.Logs(), key.Value) {
+		t.Fatal("the key value appears in the gateway log")
+	}
+}
+
+// TestRefundOnUpstream5xx: a failed upstream call gives the units back.
+func TestRefundOnUpstream5xx(t *testing.T) {
+	u := startUpstream(t)
+	g := startGateway(t, u, filepath.Join(t.TempDir(), "usage.db"))
+	key := createKey(t, g, "acme", "basic")
+	if code, _, _ := call(t, g, http.MethodPost, "/api/fail", key.Value); code != http.StatusBadGateway {
+		t.Fatalf("upstream 502 passes through: %d", code)
+	}
+	if got := usageToday(t, g, "basic", key.ID); got != [2]int64{0, 50} {
+		t.Fatalf("usage after a refunded 502 = %v, want [0 50]", got)
+	}
+}
+
+// TestStaticKeyAndJWTClaimKey: the Caddyfile's partner key works in its
+// plan, and a JWT whose plan_key claim carries a key is bound to that key's
+// plan without an X-Api-Key header.
+func TestStaticKeyAndJWTClaimKey(t *testing.T) {
+	u := startUpstream(t)
+	g := startGateway(t, u, filepath.Join(t.TempDir(), "usage.db"))
+	if code, h, _ := call(t, g, http.MethodGet, "/api/jobs/1", partnerKey); code != http.StatusOK || !strings.Contains(h.Get("RateLimit-Policy"), "q=100000") {
+		t.Fatalf("partner key: %d %q", code, h.Get("RateLimit-Policy"))
+	}
+	if u.last().Get("X-Gpugate-Key-Id") != "static-partner" || u.last().Get("X-Gpugate-Plan") != "pro" {
+		t.Fatalf("upstream headers: %v", u.last())
+	}
+	key := createKey(t, g, "jwt-user", "basic")
+	claims := testkit.StandardClaims("user-1", "", "")
+	claims["plan_key"] = key.Value
+	token := testkit.SignHS256(t, jwtSecret, claims)
+	resp := g.Do(http.MethodGet, "/jwt/profile", nil, "Authorization", "Bearer "+token)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || u.last().Get("Authorization") != "" || u.last().Get("X-Gpugate-Key-Id") != key.ID {
+		t.Fatalf("JWT-bound key: %d, upstream Authorization %q key id %q", resp.StatusCode, u.last().Get("Authorization"), u.last().Get("X-Gpugate-Key-Id"))
+	}
+	claims["plan_key"] = "gpg_not-a-key"
+	resp = g.Do(http.MethodGet, "/jwt/profile", nil, "Authorization", "Bearer "+testkit.SignHS256(t, jwtSecret, claims))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("JWT with an unknown plan_key: %d", resp.StatusCode)
+	}
+}
+
+// TestRestartKillAndReloadKeepCountsAndKeys: counts and runtime keys
+// survive a graceful restart, a kill -9 (after the 1 s flush), and a
+// config reload.
+func TestRestartKillAndReloadKeepCountsAndKeys(t *testing.T) {
+	u := startUpstream(t)
+	g := startGateway(t, u, filepath.Join(t.TempDir(), "usage.db"))
+	key := createKey(t, g, "acme", "basic")
+	call(t, g, http.MethodPost, "/api/items", key.Value)
+	call(t, g, http.MethodPost, "/api/items", key.Value)
+
+	g.Stop()
+	g.Start()
+	if got := usageToday(t, g, "basic", key.ID); got != [2]int64{20, 30} {
+		t.Fatalf("after restart: usage %v, want [20 30]", got)
+	}
+	if code, h, _ := call(t, g, http.MethodPost, "/api/items", key.Value); code != http.StatusOK || !strings.Contains(h.Get("RateLimit"), `"quota";r=20`) {
+		t.Fatalf("key after restart: %d %q", code, h.Get("RateLimit"))
+	}
+
+	time.Sleep(1500 * time.Millisecond) // the embedded store flushes at least every second
+	g.Kill()
+	g.Start()
+	if got := usageToday(t, g, "basic", key.ID); got != [2]int64{30, 20} {
+		t.Fatalf("after kill -9: usage %v, want [30 20]", got)
+	}
+
+	g.Reload(gatewayCaddyfile)
+	if code, h, _ := call(t, g, http.MethodPost, "/api/items", key.Value); code != http.StatusOK || !strings.Contains(h.Get("RateLimit"), `"quota";r=10`) {
+		t.Fatalf("after reload: %d %q", code, h.Get("RateLimit"))
+	}
+}
