@@ -26,14 +26,19 @@ func caddyRequest(method string, header ...string) (*http.Request, *httptest.Res
 	return caddyhttp.PrepareRequest(r, caddy.NewReplacer(), w, &caddyhttp.Server{}), w
 }
 
+// caddyContext is a Caddy context outside a running config.
+func caddyContext(t testing.TB) caddy.Context {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	t.Cleanup(cancel)
+	return ctx
+}
+
 func newApp(t *testing.T, a *App) *App {
 	t.Helper()
 	if err := a.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := a.Provision(ctx); err != nil {
+	if err := a.Provision(caddyContext(t)); err != nil {
 		t.Fatal(err)
 	}
 	return a

@@ -1,0 +1,46 @@
+package gwerror
+
+import (
+	"net/http"
+	"testing"
+)
+
+// nopWriter keeps only its header map, cleared between iterations.
+type nopWriter struct{ h http.Header }
+
+func (w *nopWriter) Header() http.Header         { return w.h }
+func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *nopWriter) WriteHeader(int)             {}
+
+// BenchmarkWriteDefault measures a built-in (AWS-style) 429 with the
+// request id, the common rejection path of a throttled client.
+func BenchmarkWriteDefault(b *testing.B) {
+	r, _ := caddyRequest(http.MethodGet)
+	w := &nopWriter{h: make(http.Header)}
+	gw := &Writer{}
+	retry := http.Header{"Retry-After": {"1"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		gw.Write(w, r, Response{Type: Throttled, Header: retry})
+	}
+}
+
+// BenchmarkWriteRestyled measures a restyled response with a JSON body
+// template using the request id and a Caddy placeholder.
+func BenchmarkWriteRestyled(b *testing.B) {
+	app := &App{Responses: map[Type]*ResponseStyle{Throttled: {
+		Body: `{"error":"rate_limited","message":"{message}","request_id":"{request_id}","path":"{http.request.uri.path}"}`,
+	}}}
+	if err := app.Provision(caddyContext(b)); err != nil {
+		b.Fatal(err)
+	}
+	r, _ := caddyRequest(http.MethodGet)
+	w := &nopWriter{h: make(http.Header)}
+	gw := &Writer{Style: app.Style}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		gw.Write(w, r, Response{Type: Throttled})
+	}
+}
