@@ -18,6 +18,7 @@ type BodyError struct {
 	Reason string
 }
 
+// Error returns the client-safe reason.
 func (e *BodyError) Error() string { return e.Reason }
 
 // isJSONType reports whether a Content-Type names JSON (application/json

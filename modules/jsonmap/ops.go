@@ -118,6 +118,7 @@ type FieldError struct {
 	Path string
 }
 
+// Error names the field that must be an object.
 func (e *FieldError) Error() string {
 	return fmt.Sprintf("field %s must be an object", e.Path)
 }
