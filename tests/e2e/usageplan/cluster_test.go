@@ -125,4 +125,3 @@ func TestClusterRedisDownFailsClosedAndRecovers(t *testing.T) {
 		t.Fatalf("usage after the Redis restart = %v, want [4 96] (counts kept)", got)
 	}
 }
-
