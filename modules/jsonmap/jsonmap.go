@@ -97,11 +97,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	r.Header.Del("Accept-Encoding")
 	rm := &responseMapper{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w},
 		handler: h, repl: repl, method: r.Method}
-	err := next.ServeHTTP(rm, r)
-	if ferr := rm.finish(); err == nil {
-		err = ferr
+	if err := next.ServeHTTP(rm, r); err != nil {
+		// A held, possibly partial, response is dropped so that Caddy's
+		// error handling answers instead of a truncated 2xx.
+		return err
 	}
-	return err
+	return rm.finish()
 }
 
 // hasBody reports whether r may carry a body.

@@ -342,3 +342,24 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("unknown op: %v", err)
 	}
 }
+
+// brokenUpstream starts a JSON response, then fails, as a reset upstream
+// connection does.
+type brokenUpstream struct{}
+
+func (brokenUpstream) ServeHTTP(w http.ResponseWriter, _ *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"job_id":"j`)
+	return caddyhttp.Error(http.StatusBadGateway, io.ErrUnexpectedEOF)
+}
+
+func TestFailedUpstreamLeavesTheResponseToCaddy(t *testing.T) {
+	h := newHandler(t, &Handler{Response: []Operation{{Op: OpMove, From: "job_id", Path: "id"}}})
+	r, w := newRequest(http.MethodGet, "")
+	if err := h.ServeHTTP(w, r, brokenUpstream{}); err == nil {
+		t.Fatal("the upstream error was swallowed")
+	}
+	if w.Body.Len() != 0 {
+		t.Fatalf("a truncated body was written: %q", w.Body)
+	}
+}
