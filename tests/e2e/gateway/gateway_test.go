@@ -248,6 +248,15 @@ func TestGatewayErrorsAreRestyledReadableAndLogged(t *testing.T) {
 	}
 }
 
+func TestCaddysOwnErrorsKeepCORSHeaders(t *testing.T) {
+	d := deploy(t)
+	r := d.send(t, http.MethodGet, "/dead/jobs", "", "Origin", appOrigin)
+	if r.status != http.StatusBadGateway {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	browserReadable(t, r)
+}
+
 // accessLogLine returns the JSON access-log entry for path, waiting
 // briefly for it to be written.
 func accessLogLine(t *testing.T, gw *testkit.Gateway, path string) map[string]any {
