@@ -27,6 +27,10 @@ type Options struct {
 	Now func() time.Time
 }
 
+// maxRecorded bounds the recorded requests; the oldest half is dropped
+// when it is reached.
+const maxRecorded = 10000
+
 // Request is one request as the simulator received it.
 type Request struct {
 	Method string
@@ -95,6 +99,9 @@ func (s *Simulator) record(r *http.Request, body []byte) {
 		rec.ServerName = r.TLS.ServerName
 	}
 	s.mu.Lock()
+	if len(s.requests) == maxRecorded { // a long-running cmd/modalsim must not grow forever
+		s.requests = append(s.requests[:0], s.requests[maxRecorded/2:]...)
+	}
 	s.requests = append(s.requests, rec)
 	s.mu.Unlock()
 }
