@@ -60,7 +60,7 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 			break
 		}
 	}
-	dctx, cancel := context.WithTimeout(ctx, a.storeTimeout())
+	dctx, cancel := a.storeContext(ctx)
 	start := time.Now()
 	d, err := a.store.Decide(dctx, req)
 	cancel()
@@ -88,9 +88,28 @@ func (a *App) lookupKey(ctx context.Context, hash string) (store.Key, error) {
 	if k, ok := a.static[hash]; ok {
 		return k, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.storeTimeout())
+	ctx, cancel := a.storeContext(ctx)
 	defer cancel()
 	return a.store.KeyByHash(ctx, hash)
+}
+
+// storeContext bounds a store call on the request path by store_timeout.
+// The embedded store answers from memory and needs no deadline (which
+// would cost a timer per call).
+func (a *App) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if a.storeKind != "redis" {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, a.storeTimeout())
+}
+
+// backgroundContext is for store calls after the response (release,
+// refund): they must happen even when the client went away.
+func (a *App) backgroundContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if a.storeKind != "redis" {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 }
 
 // acceptedPlan is the first of the route's plans the key belongs to.

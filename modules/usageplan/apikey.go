@@ -44,5 +44,7 @@ func randomString(alphabet string, n int) (string, error) {
 // key is stored.
 func HashKey(value string) string {
 	sum := sha256.Sum256([]byte(value))
-	return hex.EncodeToString(sum[:])
+	var buf [2 * sha256.Size]byte
+	hex.Encode(buf[:], sum[:])
+	return string(buf[:])
 }

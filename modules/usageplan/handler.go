@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -140,7 +139,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	rec := &statusRecorder{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
 	err := next.ServeHTTP(rec, r)
 	if h.shouldRefund(rec.status, err) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Second)
+		ctx, cancel := h.app.backgroundContext(r.Context())
 		defer cancel()
 		if rerr := h.app.store.Refund(ctx, v.decision.Charge); rerr != nil {
 			h.logger.Warn("usage plans: refund failed", zap.String("plan", v.plan.name), zap.Error(rerr))
@@ -177,7 +176,7 @@ func handlerStatus(err error) int {
 // release frees the request's concurrency slot, even when the client went
 // away.
 func (h *Handler) release(ctx context.Context, v verdict) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	ctx, cancel := h.app.backgroundContext(ctx)
 	defer cancel()
 	if err := h.app.store.Release(ctx, v.decision.Lease); err != nil {
 		h.logger.Warn("usage plans: releasing a concurrency lease failed", zap.String("plan", v.plan.name), zap.Error(err))

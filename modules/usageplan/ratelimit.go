@@ -3,7 +3,6 @@ package usageplan
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gpugate/gpugate/modules/usageplan/store"
@@ -19,21 +18,34 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 //
 // The throttle's window is the time to refill the whole burst.
 func setRateLimitHeaders(h http.Header, v verdict, now time.Time) {
-	var policy, state []string
+	var policyBuf, stateBuf [160]byte
+	policy, state := policyBuf[:0], stateBuf[:0]
 	d := v.decision
 	if t := v.throttle; t != nil {
-		w := store.CeilSeconds(time.Duration(t.Burst) * t.Interval())
-		policy = append(policy, `"throttle";q=`+itoa(t.Burst)+";w="+itoa(max(w, 1)))
-		state = append(state, `"throttle";r=`+itoa(d.ThrottleRemaining)+";t="+itoa(store.CeilSeconds(d.ThrottleReset)))
+		w := max(store.CeilSeconds(time.Duration(t.Burst)*t.Interval()), 1)
+		policy = appendItem(policy, `"throttle";q=`, t.Burst, ";w=", w)
+		state = appendItem(state, `"throttle";r=`, d.ThrottleRemaining, ";t=", store.CeilSeconds(d.ThrottleReset))
 	}
 	if q := v.plan.quota; q != nil {
 		start, end := q.Window(now)
-		policy = append(policy, `"quota";q=`+itoa(q.Limit)+";w="+itoa(int64(end.Sub(start)/time.Second)))
-		state = append(state, `"quota";r=`+itoa(max(d.QuotaRemaining, 0))+";t="+itoa(store.CeilSeconds(d.QuotaReset)))
+		policy = appendItem(policy, `"quota";q=`, q.Limit, ";w=", int64(end.Sub(start)/time.Second))
+		state = appendItem(state, `"quota";r=`, max(d.QuotaRemaining, 0), ";t=", store.CeilSeconds(d.QuotaReset))
 	}
 	if len(policy) == 0 {
 		return
 	}
-	h.Set("RateLimit-Policy", strings.Join(policy, ", "))
-	h.Set("RateLimit", strings.Join(state, ", "))
+	h["Ratelimit-Policy"] = []string{string(policy)}
+	h["Ratelimit"] = []string{string(state)}
+}
+
+// appendItem appends one structured-field list member such as
+// `"quota";r=5;t=30`, with a separator when b is not empty.
+func appendItem(b []byte, head string, a int64, mid string, c int64) []byte {
+	if len(b) > 0 {
+		b = append(b, ", "...)
+	}
+	b = append(b, head...)
+	b = strconv.AppendInt(b, a, 10)
+	b = append(b, mid...)
+	return strconv.AppendInt(b, c, 10)
 }
