@@ -54,7 +54,14 @@ func parseUpstreamURL(raw string) (*url.URL, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("modal url: base path of %q: %v", raw, err)
 	}
-	origin := &url.URL{Scheme: u.Scheme, Host: strings.ToLower(u.Host)}
+	host := strings.ToLower(u.Host)
+	if port := u.Port(); (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		host = strings.ToLower(u.Hostname()) // as Modal writes it in Location headers
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+	}
+	origin := &url.URL{Scheme: u.Scheme, Host: host}
 	return origin, base, nil
 }
 

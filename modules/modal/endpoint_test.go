@@ -99,3 +99,17 @@ func TestProvisionErrorsNameTheSetting(t *testing.T) {
 		}
 	}
 }
+
+func TestUpstreamURLDropsTheDefaultPort(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://Acme--App.modal.run:443/base": "acme--app.modal.run",
+		"http://127.0.0.1:80":                  "127.0.0.1",
+		"https://[::1]:443":                    "[::1]",
+		"https://localhost:8443":               "localhost:8443",
+	} {
+		origin, _, err := parseUpstreamURL(in)
+		if err != nil || origin.Host != want {
+			t.Errorf("parseUpstreamURL(%q) host = %v, %v; want %q", in, origin, err, want)
+		}
+	}
+}

@@ -45,12 +45,14 @@ func parseSegments(escaped string) ([]segment, error) {
 	if escaped[0] != '/' {
 		return nil, errUnsafePath
 	}
-	parts := strings.Split(escaped[1:], "/")
-	segs := make([]segment, 0, len(parts))
-	for i, p := range parts {
+	segs := make([]segment, 0, strings.Count(escaped, "/"))
+	for rest := escaped[1:]; ; {
+		p, tail, more := strings.Cut(rest, "/")
+		rest = tail
 		if p == "" {
-			if i == len(parts)-1 {
-				segs = append(segs, segment{})
+			if !more {
+				segs = append(segs, segment{}) // trailing slash
+				break
 			}
 			continue
 		}
@@ -59,6 +61,9 @@ func parseSegments(escaped string) ([]segment, error) {
 			return nil, errUnsafePath
 		}
 		segs = append(segs, segment{escaped: p, decoded: d})
+		if !more {
+			break
+		}
 	}
 	return segs, nil
 }
@@ -93,6 +98,7 @@ func (m pathMapper) Map(escapedPath string) (path, rawPath string, err error) {
 		return "", "", errPrefixMismatch
 	}
 	var b strings.Builder
+	b.Grow(len(escapedPath) + 32)
 	for _, s := range m.upstreamBase {
 		if s == "" {
 			continue
