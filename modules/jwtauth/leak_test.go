@@ -76,3 +76,29 @@ func TestNoGoroutineSurvivesReload(t *testing.T) {
 		return true
 	})
 }
+
+// TestCleanupCancelsFetchInFlight: a hanging IdP neither blocks the load
+// for long nor the cleanup.
+func TestCleanupCancelsFetchInFlight(t *testing.T) {
+	idp := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: testkit.RSAKey(t)})
+	idp.SetDelay(time.Minute)
+	baseline := runtime.NumGoroutine()
+	h := &Handler{Sources: []KeySource{{JWKS: idp.JWKSURL(), Timeout: caddyDuration(30 * time.Second)}}}
+	start := time.Now()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: t.Context()})
+	defer cancel()
+	if err := h.Provision(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > initialFetchWait+time.Second {
+		t.Errorf("provision took %v with a hanging IdP, want at most about %v", took, initialFetchWait)
+	}
+	start = time.Now()
+	_ = h.Cleanup()
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("cleanup took %v; the fetch in flight must be cancelled", took)
+	}
+	if n := settledGoroutines(baseline); n > baseline {
+		t.Errorf("%d goroutines after cleanup, baseline %d", n, baseline)
+	}
+}
