@@ -129,3 +129,21 @@ func TestOwnerEnvCannotBeForged(t *testing.T) {
 		t.Fatalf("forged owner = %d %s", res.Code, res.Body)
 	}
 }
+
+func TestUpstreamSeesItsOwnHost(t *testing.T) {
+	sim := startSim(t)
+	h := provision(t, &Handler{Mode: ModeAPI}, sim)
+	serve(t, h, "", "GET", "/pods", "", "Host", "gateway.example.com")
+	h2 := provision(t, &Handler{Mode: ModePods}, sim)
+	serve(t, h2, "", "GET", "/pods", "")
+	want := strings.TrimPrefix(sim.URL, "http://")
+	reqs := sim.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	for _, r := range reqs {
+		if r.Host != want {
+			t.Errorf("%s %s: RunPod saw Host %q, want %q", r.Method, r.Path, r.Host, want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 type keyTransport struct {
 	*reverseproxy.HTTPTransport
 	authorization string
+	host          string // the Host RunPod expects, e.g. api.runpod.io
 }
 
 // newKeyTransport provisions Caddy's HTTP transport for target with the
@@ -30,12 +31,14 @@ func newKeyTransport(ctx caddy.Context, key string, target *url.URL, connect, he
 	if err := ht.Provision(ctx); err != nil {
 		return nil, err
 	}
-	return &keyTransport{HTTPTransport: ht, authorization: "Bearer " + key}, nil
+	return &keyTransport{HTTPTransport: ht, authorization: "Bearer " + key, host: target.Host}, nil
 }
 
-// RoundTrip sends a copy of req carrying only the gateway's credentials.
+// RoundTrip sends a copy of req carrying only the gateway's credentials,
+// addressed to RunPod's host (not the client's Host header).
 func (t *keyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	out := *req
+	out.Host = t.host
 	out.Header = req.Header.Clone()
 	if out.Header == nil {
 		out.Header = http.Header{}

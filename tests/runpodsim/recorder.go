@@ -8,6 +8,7 @@ import (
 // Request is one request the simulator received, as it arrived.
 type Request struct {
 	Method   string
+	Host     string
 	Path     string
 	RawQuery string
 	Header   http.Header
