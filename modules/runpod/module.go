@@ -169,7 +169,3 @@ var (
 	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )
-
-// errField logs an upstream error. Transport errors name the URL and the
-// cause, never a header, so the API key cannot appear.
-func errField(err error) zap.Field { return zap.Error(err) }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/gpugate/gpugate/modules/gwerror"
 	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
@@ -152,7 +154,8 @@ func (h *Handler) upstreamCall(w http.ResponseWriter, r *http.Request, method, p
 	if err != nil {
 		mapped := upstream.ErrorResponse(err)
 		h.metrics.observe(h.Mode, outcomeFor(mapped))
-		h.logger.Debug("runpod upstream call failed", errField(err))
+		// Transport errors name the URL and the cause, never a header: no key.
+		h.logger.Debug("runpod upstream call failed", zap.String("path", path), zap.Error(err))
 		h.errors.Write(w, r, mapped)
 		return nil, false
 	}

@@ -83,7 +83,7 @@ func (h *Handler) serveServerless(w http.ResponseWriter, r *http.Request, next c
 // and RunPod problem+json errors onto the gateway's error contract. The
 // transport (keyTransport) strips client credentials and injects the key.
 func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, upstreamPath string) error {
-	out := r.WithContext(r.Context())
+	out := r.WithContext(r.Context()) // a shallow copy whose URL we may change
 	u := *r.URL
 	u.Path, u.RawPath = upstreamPath, ""
 	out.URL = &u

@@ -92,3 +92,54 @@ func TestServerlessJob(t *testing.T) {
 		t.Fatalf("unknown endpoint = %d", code)
 	}
 }
+
+func TestFaults(t *testing.T) {
+	sim := Start(t, Options{APIKey: "k"})
+	sim.InjectFault(Fault{PathPrefix: "/v2/pods", Status: 503, Times: 1})
+	if code, h, _ := call(t, sim, "k", "GET", "/v2/pods", ""); code != 503 || h.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("injected 503 = %d", code)
+	}
+	if code, _, _ := call(t, sim, "k", "GET", "/v2/pods", ""); code != 200 {
+		t.Fatalf("fault with Times 1 hit twice: %d", code)
+	}
+	sim.InjectFault(Fault{Reset: true})
+	req, _ := http.NewRequest("GET", sim.URL+"/v2/pods", nil)
+	if resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("reset fault: want a connection error")
+	}
+	sim.ClearFaults()
+	sim.InjectFault(Fault{Latency: 100 * time.Millisecond, Times: 1})
+	start := time.Now()
+	if code, _, _ := call(t, sim, "k", "GET", "/v2/pods", ""); code != 200 || time.Since(start) < 100*time.Millisecond {
+		t.Fatalf("latency fault: %d after %v", code, time.Since(start))
+	}
+}
+
+func TestServerlessStreamAndRetry(t *testing.T) {
+	sim := Start(t, Options{APIKey: "k", Endpoints: []string{"ep1"}, RunDelay: 60 * time.Millisecond, StreamChunks: 3})
+	_, _, run := call(t, sim, "k", "POST", "/v2/ep1/run", `{"input":{"fail":true}}`)
+	id := run["id"].(string)
+	req, _ := http.NewRequest("GET", sim.URL+"/v2/ep1/stream/"+id, nil)
+	req.Header.Set("Authorization", "Bearer k")
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Count(string(body), "data: {\"output\"") != 3 || !strings.Contains(string(body), `"status":"FAILED"`) {
+		t.Fatalf("SSE stream = %s", body)
+	}
+	if code, _, got := call(t, sim, "k", "POST", "/v2/ep1/retry/"+id, ""); code != 200 || got["status"] != InQueue {
+		t.Fatalf("retry of FAILED = %d %v", code, got)
+	}
+	_, _, health := call(t, sim, "k", "GET", "/v2/ep1/health", "")
+	if jobs := health["jobs"].(map[string]any); jobs["retried"] != 1.0 {
+		t.Fatalf("health = %v", health)
+	}
+	if code, _, _ := call(t, sim, "k", "GET", "/v2/ep1/run", ""); code != 405 {
+		t.Fatalf("GET run = %d, want 405", code)
+	}
+}
