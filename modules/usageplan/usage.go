@@ -58,12 +58,20 @@ func (a *App) UsageOf(ctx context.Context, planName, keyID string, from, to time
 	}
 	out := Usage{UsagePlanID: planName, StartDate: from.Format(time.DateOnly), EndDate: to.Format(time.DateOnly),
 		Values: map[string][][2]int64{}}
+	// Read from the start of the first day's quota window, so the first
+	// day's remaining accounts for use earlier in the same window.
+	queryFrom := from
+	if plan.quota != nil {
+		start, _ := plan.quota.Window(from)
+		queryFrom = store.UTCDay(start)
+	}
+	lead := int(from.Sub(queryFrom) / (24 * time.Hour))
 	for _, id := range ids {
-		days, err := a.store.Usage(ctx, id, planName, from, to)
+		days, err := a.store.Usage(ctx, id, planName, queryFrom, to)
 		if err != nil {
 			return Usage{}, err
 		}
-		out.Values[id] = usagePairs(days, plan.quota)
+		out.Values[id] = usagePairs(days, plan.quota)[lead:]
 	}
 	return out, nil
 }

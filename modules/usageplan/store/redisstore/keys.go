@@ -59,13 +59,25 @@ func (s *Store) KeyByHash(ctx context.Context, hash string) (store.Key, error) {
 		return store.Key{}, store.ErrNotFound
 	}
 	if err != nil {
-		return store.Key{}, fmt.Errorf("usage plans store: redis key lookup: %w", err)
+		return s.lastKnown(hash, fmt.Errorf("usage plans store: redis key lookup: %w", err))
 	}
 	k, err := s.KeyByID(ctx, id)
 	if err == nil || errors.Is(err, store.ErrNotFound) {
 		s.cache.put(hash, k, err)
+		return k, err
 	}
-	return k, err
+	return s.lastKnown(hash, err)
+}
+
+// lastKnown answers a lookup that failed with the last good answer for
+// hash, if any (like a JWKS cache keeping the last keys while the IdP is
+// down), so known keys keep working through a Redis outage when
+// on_store_error allow lets their requests through.
+func (s *Store) lastKnown(hash string, err error) (store.Key, error) {
+	if k, kerr, ok := s.cache.stale(hash); ok {
+		return k, kerr
+	}
+	return store.Key{}, err
 }
 
 // UpdateKey implements store.Keys (optimistic transaction on the record).
@@ -190,6 +202,17 @@ func (c *keyCache) put(hash string, k store.Key, err error) {
 		clear(c.m)
 	}
 	c.m[hash] = cachedKey{key: k, err: err, expires: c.now().Add(c.ttl)}
+}
+
+// stale returns an entry even after its TTL.
+func (c *keyCache) stale(hash string) (store.Key, error, bool) {
+	if c.ttl < 0 {
+		return store.Key{}, nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[hash]
+	return e.key, e.err, ok
 }
 
 func (c *keyCache) forget(hash string) {

@@ -91,7 +91,7 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	if timeout <= 0 {
 		timeout = 100 * time.Millisecond
 	}
-	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = timeout, timeout, timeout
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = timeout, timeout, timeout, timeout
 	ro.MaxRetries = -1 // a decision must land within the timeout; no retries
 	ro.ContextTimeoutEnabled = true
 	s := &Store{

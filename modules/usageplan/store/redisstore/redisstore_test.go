@@ -176,3 +176,25 @@ func TestInvalidURLHidesPassword(t *testing.T) {
 		t.Fatalf("error leaks the password: %s", got)
 	}
 }
+
+// TestKnownKeysSurviveAnOutage: a key looked up before Redis went away is
+// still recognised (last known good), an unknown one is an error.
+func TestKnownKeysSurviveAnOutage(t *testing.T) {
+	ctx := context.Background()
+	r := testkit.StartRedis(t, testkit.RedisOptions{})
+	s := open(t, r.URL(0), Options{Timeout: 100 * time.Millisecond, KeyCache: 50 * time.Millisecond})
+	if err := s.CreateKey(ctx, store.Key{ID: "k1", Name: "acme", Hash: "h", Enabled: true, Plans: []string{"p"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.KeyByHash(ctx, "h"); err != nil {
+		t.Fatal(err)
+	}
+	r.Stop()
+	time.Sleep(100 * time.Millisecond) // past the cache TTL
+	if k, err := s.KeyByHash(ctx, "h"); err != nil || k.ID != "k1" {
+		t.Fatalf("known key during the outage: %+v %v", k, err)
+	}
+	if _, err := s.KeyByHash(ctx, "never-seen"); err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown key during the outage: %v, want a store error", err)
+	}
+}
