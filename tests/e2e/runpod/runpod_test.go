@@ -229,3 +229,19 @@ func TestServerlessRunStatusStream(t *testing.T) {
 		t.Fatalf("unknown alias = %d", r.code)
 	}
 }
+
+func TestReloadKeepsServing(t *testing.T) {
+	s := startStack(t, fastPods, nil)
+	if r := s.call("alice", "POST", "/pods", createBody); r.code != 200 {
+		t.Fatalf("create = %d %s", r.code, r.body)
+	}
+	for range 2 {
+		s.gw.Reload("caddyfiles/runpod.Caddyfile")
+		var list []map[string]any
+		r := s.call("alice", "GET", "/pods", "")
+		r.decode(t, &list)
+		if r.code != 200 || len(list) != 1 {
+			t.Fatalf("after reload: %d %s", r.code, r.body)
+		}
+	}
+}
