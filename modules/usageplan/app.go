@@ -152,7 +152,7 @@ func (a *App) validateConfig() error {
 			return fmt.Errorf("usage_plans: key %s: hash must be sha256: followed by 64 lower-case hex digits", k.Name)
 		}
 		if len(k.Plans) == 0 {
-			return fmt.Errorf("usage_plans: key %s: add plans <plan>...", k.Name)
+			return fmt.Errorf("usage_plans: key %s has no plans; add a line such as: plans basic", k.Name)
 		}
 		for _, p := range k.Plans {
 			if _, ok := a.Plans[p]; !ok {

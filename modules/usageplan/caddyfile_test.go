@@ -96,7 +96,7 @@ func TestAdaptErrors(t *testing.T) {
 		{"concurrency", global("plan a {\n concurrency 0\n}"), []string{"concurrency <n>", "at least 1"}},
 		{"plan setting", global("plan a {\n rate 5\n}"), []string{`unknown setting "rate"`, "throttle, quota or concurrency"}},
 		{"plan twice", global("plan a {\n concurrency 1\n}\nplan a {\n concurrency 2\n}"), []string{"plan a is declared twice"}},
-		{"key no plans", global("plan a {\n concurrency 1\n}\nkey k {\n hash sha256:" + strings.Repeat("a", 64) + "\n}"), []string{"key k: add plans"}},
+		{"key no plans", global("plan a {\n concurrency 1\n}\nkey k {\n hash sha256:" + strings.Repeat("a", 64) + "\n}"), []string{"key k has no plans", "plans basic"}},
 		{"key unknown plan", global("plan a {\n concurrency 1\n}\nkey k {\n value {env.K}\n plans b\n}"), []string{`unknown plan "b"`, "declared plans: a"}},
 		{"key bad hash", global("plan a {\n concurrency 1\n}\nkey k {\n hash md5:abc\n plans a\n}"), []string{"sha256: followed by 64"}},
 		{"key hash and value", global("plan a {\n concurrency 1\n}\nkey k {\n hash sha256:" + strings.Repeat("a", 64) + "\n value x\n plans a\n}"), []string{"exactly one of hash"}},
