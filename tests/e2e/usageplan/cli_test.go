@@ -14,7 +14,7 @@ import (
 // endpoint (by plan and outcome, never by key).
 func TestCLIPlansListImportAndMetrics(t *testing.T) {
 	u := startUpstream(t)
-	g := startGateway(t, u, filepath.Join(t.TempDir(), "usage.db"))
+	g := startGateway(t, u, t.TempDir())
 
 	var plans []struct {
 		Name string `json:"name"`

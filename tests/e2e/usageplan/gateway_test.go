@@ -2,7 +2,6 @@ package usageplan
 
 import (
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,9 +14,9 @@ const gatewayCaddyfile = "caddyfiles/gateway.Caddyfile"
 
 // startGateway runs gateway.Caddyfile with the basic plan tuned for a
 // test: rate 2/s burst 3, quota 50 units per UTC day (a POST costs 10).
-func startGateway(t *testing.T, u *upstream, db string) *testkit.Gateway {
+func startGateway(t *testing.T, u *upstream, dataDir string) *testkit.Gateway {
 	return testkit.StartGateway(t, gatewayCaddyfile, testkit.GatewayOptions{Env: env(u, map[string]string{
-		"GPUGATE_USAGE_DB":    db,
+		"GPUGATE_DATA":        dataDir,
 		"GPUGATE_BASIC_RATE":  "2",
 		"GPUGATE_BASIC_BURST": "3",
 		"GPUGATE_BASIC_QUOTA": "50",
@@ -30,7 +29,7 @@ func startGateway(t *testing.T, u *upstream, db string) *testkit.Gateway {
 // window with the CLI's quota reset.
 func TestKeyFromCLIThrottleQuotaAndNextWindow(t *testing.T) {
 	u := startUpstream(t)
-	g := startGateway(t, u, filepath.Join(t.TempDir(), "usage.db"))
+	g := startGateway(t, u, t.TempDir())
 	key := createKey(t, g, "acme", "basic")
 
 	if code, _, body := call(t, g, http.MethodPost, "/api/items", ""); code != http.StatusForbidden || body != `{"message":"Forbidden"}` {
@@ -114,7 +113,7 @@ func TestKeyFromCLIThrottleQuotaAndNextWindow(t *testing.T) {
 // TestRefundOnUpstream5xx: a failed upstream call gives the units back.
 func TestRefundOnUpstream5xx(t *testing.T) {
 	u := startUpstream(t)
-	g := startGateway(t, u, filepath.Join(t.TempDir(), "usage.db"))
+	g := startGateway(t, u, t.TempDir())
 	key := createKey(t, g, "acme", "basic")
 	if code, _, _ := call(t, g, http.MethodPost, "/api/fail", key.Value); code != http.StatusBadGateway {
 		t.Fatalf("upstream 502 passes through: %d", code)
@@ -129,7 +128,7 @@ func TestRefundOnUpstream5xx(t *testing.T) {
 // plan without an X-Api-Key header.
 func TestStaticKeyAndJWTClaimKey(t *testing.T) {
 	u := startUpstream(t)
-	g := startGateway(t, u, filepath.Join(t.TempDir(), "usage.db"))
+	g := startGateway(t, u, t.TempDir())
 	if code, h, _ := call(t, g, http.MethodGet, "/api/jobs/1", partnerKey); code != http.StatusOK || !strings.Contains(h.Get("RateLimit-Policy"), "q=100000") {
 		t.Fatalf("partner key: %d %q", code, h.Get("RateLimit-Policy"))
 	}
@@ -158,7 +157,7 @@ func TestStaticKeyAndJWTClaimKey(t *testing.T) {
 // config reload.
 func TestRestartKillAndReloadKeepCountsAndKeys(t *testing.T) {
 	u := startUpstream(t)
-	g := startGateway(t, u, filepath.Join(t.TempDir(), "usage.db"))
+	g := startGateway(t, u, t.TempDir())
 	key := createKey(t, g, "acme", "basic")
 	call(t, g, http.MethodPost, "/api/items", key.Value)
 	call(t, g, http.MethodPost, "/api/items", key.Value)

@@ -61,9 +61,9 @@ func (u *upstream) count() int {
 // env is the gateway environment for a test.
 func env(u *upstream, extra map[string]string) map[string]string {
 	e := map[string]string{
-		"GPUGATE_UPSTREAM":    strings.TrimPrefix(u.URL, "http://"),
-		"GPUGATE_PARTNER_KEY": partnerKey,
-		"GPUGATE_JWT_SECRET":  jwtSecret,
+		"GPUGATE_UPSTREAM":   strings.TrimPrefix(u.URL, "http://"),
+		"GPUGATE_API_KEY":    partnerKey,
+		"GPUGATE_JWT_SECRET": jwtSecret,
 	}
 	for k, v := range extra {
 		e[k] = v
