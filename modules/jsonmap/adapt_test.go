@@ -1,66 +1,15 @@
 package jsonmap
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddyconfig"
-	_ "github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden .json files in testdata/")
-
-// adapt runs the Caddyfile adapter on src.
-func adapt(t *testing.T, src string) ([]byte, error) {
-	t.Helper()
-	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), map[string]any{"filename": "Caddyfile"})
-	return out, err
-}
-
-// TestAdaptGolden adapts every testdata/*.caddyfile and compares the JSON
-// with the .json file beside it (go test -update rewrites them).
-func TestAdaptGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.caddyfile")
-	if len(files) == 0 {
-		t.Fatal("no golden Caddyfiles in testdata/")
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := adapt(t, string(src))
-			if err != nil {
-				t.Fatalf("adapt: %v", err)
-			}
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, out, "", "\t"); err != nil {
-				t.Fatal(err)
-			}
-			pretty.WriteByte('\n')
-			golden := strings.TrimSuffix(f, ".caddyfile") + ".json"
-			if *update {
-				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Errorf("adapted JSON differs from %s:\n%s", golden, pretty.String())
-			}
-		})
-	}
-}
+// TestAdaptGolden adapts every testdata Caddyfile and compares the JSON with
+// the golden file beside it (GPUGATE_UPDATE_GOLDEN=1 rewrites them).
+func TestAdaptGolden(t *testing.T) { adapttest.Golden(t, "testdata") }
 
 func TestAdaptErrors(t *testing.T) {
 	cases := []struct{ name, block, want string }{
@@ -76,7 +25,7 @@ func TestAdaptErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := adapt(t, ":8080 {\n"+c.block+"\n}\n")
+			_, err := adapttest.Adapt(":8080 {\n" + c.block + "\n}\n")
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error = %v, want it to contain %q", err, c.want)
 			}

@@ -1,65 +1,15 @@
 package jwtauth
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddyconfig"
-	_ "github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden .json files in testdata/")
-
-// adapt runs the Caddyfile adapter on src.
-func adapt(src string) ([]byte, error) {
-	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), map[string]any{"filename": "Caddyfile"})
-	return out, err
-}
-
-// TestAdaptGolden adapts every testdata/*.caddyfile and compares the JSON
-// with the .json file beside it (go test -update rewrites them).
-func TestAdaptGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.caddyfile")
-	if len(files) == 0 {
-		t.Fatal("no golden Caddyfiles in testdata/")
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := adapt(string(src))
-			if err != nil {
-				t.Fatalf("adapt: %v", err)
-			}
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, out, "", "\t"); err != nil {
-				t.Fatal(err)
-			}
-			pretty.WriteByte('\n')
-			golden := strings.TrimSuffix(f, ".caddyfile") + ".json"
-			if *update {
-				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Errorf("adapted JSON differs from %s:\n%s", golden, pretty.String())
-			}
-		})
-	}
-}
+// TestAdaptGolden adapts every testdata Caddyfile and compares the JSON with
+// the golden file beside it (GPUGATE_UPDATE_GOLDEN=1 rewrites them).
+func TestAdaptGolden(t *testing.T) { adapttest.Golden(t, "testdata") }
 
 // TestAdaptErrors checks that mistakes fail at adapt time with a message
 // that names the directive and says what to write instead.
@@ -109,7 +59,7 @@ func TestAdaptErrors(t *testing.T) {
 			if c.name == "args on directive line" {
 				directive = "jwt_auth {env.S}"
 			}
-			_, err := adapt(":8443 {\n\t" + directive + "\n\trespond ok\n}\n")
+			_, err := adapttest.Adapt(":8443 {\n\t" + directive + "\n\trespond ok\n}\n")
 			if err == nil {
 				t.Fatalf("adapt succeeded; want an error containing %q", c.want)
 			}
@@ -126,7 +76,7 @@ func TestAdaptErrors(t *testing.T) {
 // resolved into the adapted JSON.
 func TestAdaptKeepsSecretPlaceholder(t *testing.T) {
 	t.Setenv("JWT_SECRET", "this-must-never-appear-in-adapted-json")
-	out, err := adapt(":8443 {\n\tjwt_auth {\n\t\tsecret {env.JWT_SECRET}\n\t}\n\trespond ok\n}\n")
+	out, err := adapttest.Adapt(":8443 {\n\tjwt_auth {\n\t\tsecret {env.JWT_SECRET}\n\t}\n\trespond ok\n}\n")
 	if err != nil {
 		t.Fatal(err)
 	}
