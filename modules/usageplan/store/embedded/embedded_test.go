@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -126,5 +127,24 @@ func TestCloseIsIdempotent(t *testing.T) {
 	}
 	if err := OpenMemory().Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCloseStopsTheFlushGoroutine: no goroutine outlives the store.
+func TestCloseStopsTheFlushGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for range 5 {
+		s, err := OpenFile(filepath.Join(t.TempDir(), "usage.db"), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Close()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines: %d before, %d after closing", before, runtime.NumGoroutine())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

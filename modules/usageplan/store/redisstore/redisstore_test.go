@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -196,5 +197,34 @@ func TestKnownKeysSurviveAnOutage(t *testing.T) {
 	}
 	if _, err := s.KeyByHash(ctx, "never-seen"); err == nil || errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown key during the outage: %v, want a store error", err)
+	}
+}
+
+// TestCloseStopsGoroutinesAndReleasesLeases: Close stops the renewer and
+// the pool, and frees the leases this instance held.
+func TestCloseStopsGoroutinesAndReleasesLeases(t *testing.T) {
+	r := testkit.StartRedis(t, testkit.RedisOptions{})
+	other := open(t, r.URL(0), Options{Timeout: time.Second})
+	before := runtime.NumGoroutine()
+	s, err := Open(r.URL(0), Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := store.Request{KeyID: "k", Plan: "p", Concurrency: 1, Now: time.Now()}
+	if d, err := s.Decide(context.Background(), req); err != nil || d.Outcome != store.Admitted {
+		t.Fatalf("%v %v", d.Outcome, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := other.Decide(context.Background(), req); d.Outcome != store.Admitted {
+		t.Fatalf("a closed instance's lease must be freed: %v", d.Outcome)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines: %d before, %d after Close", before, runtime.NumGoroutine())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
