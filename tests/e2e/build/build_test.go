@@ -4,6 +4,7 @@
 package build
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -90,4 +91,30 @@ func containsLine(out, want string) bool {
 		}
 	}
 	return false
+}
+
+// TestReadmeCaddyfileAdapts adapts the Caddyfile example in README.md, so
+// the front page never shows a config the gateway rejects.
+func TestReadmeCaddyfileAdapts(t *testing.T) {
+	readme, err := os.ReadFile(testkit.Path(t, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```caddyfile\n")
+	if !ok {
+		t.Fatal("README.md has no ```caddyfile block")
+	}
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatal("README.md's caddyfile block is not closed")
+	}
+	file := filepath.Join(t.TempDir(), "Caddyfile")
+	if err := os.WriteFile(file, []byte(block), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(testkit.Binary(t), "adapt", "--config", file, "--adapter", "caddyfile")
+	cmd.Env = append(cmd.Environ(), "HOME="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("README's Caddyfile does not adapt: %v\n%s", err, out)
+	}
 }
