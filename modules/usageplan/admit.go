@@ -42,7 +42,7 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 	if err != nil {
 		// A key that cannot be verified is never admitted, whatever
 		// on_store_error says: failing open here would admit any value.
-		a.logger.Warn("usage plans: key lookup failed", zap.Error(err))
+		a.storeErrors.warn("usage plans: key lookup failed", zap.Error(err))
 		return storeUnavailable()
 	}
 	if !key.Enabled {
@@ -66,7 +66,7 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 	cancel()
 	a.metrics.storeDuration.WithLabelValues(a.storeKind).Observe(time.Since(start).Seconds())
 	if err != nil {
-		a.logger.Warn("usage plans: store decision failed", zap.String("plan", plan.name), zap.Error(err))
+		a.storeErrors.warn("usage plans: store decision failed", zap.String("plan", plan.name), zap.Error(err))
 		if a.OnStoreError == "allow" {
 			return verdict{outcome: outcomeStoreAllowed, key: key, plan: plan}
 		}

@@ -46,15 +46,16 @@ type App struct {
 	// Keys declared in the configuration.
 	Keys []StaticKey `json:"keys,omitempty"`
 
-	store      store.Store
-	storeID    string
-	storeKind  string
-	plans      map[string]*compiledPlan
-	static     map[string]store.Key // by hash
-	staticByID map[string]store.Key
-	metrics    *metrics
-	logger     *zap.Logger
-	now        func() time.Time
+	store       store.Store
+	storeID     string
+	storeKind   string
+	plans       map[string]*compiledPlan
+	static      map[string]store.Key // by hash
+	staticByID  map[string]store.Key
+	metrics     *metrics
+	logger      *zap.Logger
+	storeErrors *storeErrorLog
+	now         func() time.Time
 }
 
 // CaddyModule returns the Caddy module information.
@@ -95,6 +96,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return err
 	}
 	a.metrics = newMetrics(ctx.GetMetricsRegistry())
+	a.storeErrors = &storeErrorLog{logger: a.logger, now: time.Now}
 	st, kind, id, err := acquireStore(a.storeURL(), a.storeTimeout(), a.logger)
 	if err != nil {
 		return err

@@ -39,7 +39,6 @@ type Handler struct {
 	cost          int64
 	refund5xx     bool
 	refundTimeout bool
-	logger        *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -58,7 +57,6 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 // provisionWith finishes provisioning against app.
 func (h *Handler) provisionWith(ctx caddy.Context, app *App) error {
-	h.logger = ctx.Logger()
 	if err := h.Validate(); err != nil {
 		return err
 	}
@@ -142,7 +140,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		ctx, cancel := h.app.backgroundContext(r.Context())
 		defer cancel()
 		if rerr := h.app.store.Refund(ctx, v.decision.Charge); rerr != nil {
-			h.logger.Warn("usage plans: refund failed", zap.String("plan", v.plan.name), zap.Error(rerr))
+			h.app.storeErrors.warn("usage plans: refund failed", zap.String("plan", v.plan.name), zap.Error(rerr))
 		}
 	}
 	return err
@@ -179,7 +177,7 @@ func (h *Handler) release(ctx context.Context, v verdict) {
 	ctx, cancel := h.app.backgroundContext(ctx)
 	defer cancel()
 	if err := h.app.store.Release(ctx, v.decision.Lease); err != nil {
-		h.logger.Warn("usage plans: releasing a concurrency lease failed", zap.String("plan", v.plan.name), zap.Error(err))
+		h.app.storeErrors.warn("usage plans: releasing a concurrency lease failed", zap.String("plan", v.plan.name), zap.Error(err))
 	}
 }
 

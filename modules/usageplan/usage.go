@@ -2,6 +2,7 @@ package usageplan
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/gpugate/gpugate/modules/usageplan/store"
@@ -22,9 +23,12 @@ type Usage struct {
 // UsageOf returns the usage of plan for one key (keyID non-empty) or for
 // every key in the plan, for the UTC days from..to.
 func (a *App) UsageOf(ctx context.Context, planName, keyID string, from, to time.Time) (Usage, error) {
+	if planName == "" {
+		return Usage{}, badRequest("name the plan: plan=<name> (declared: %s)", strings.Join(a.planNames(), ", "))
+	}
 	plan, ok := a.plans[planName]
 	if !ok {
-		return Usage{}, badRequest("unknown plan %q", planName)
+		return Usage{}, badRequest("unknown plan %q (declared: %s)", planName, strings.Join(a.planNames(), ", "))
 	}
 	from, to = store.UTCDay(from), store.UTCDay(to)
 	if to.Before(from) {
