@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,31 +35,5 @@ func BareBinary(t testing.TB) string {
 // directives.
 func StartBareCaddy(t testing.TB, caddyfile string, opts GatewayOptions) *Gateway {
 	t.Helper()
-	if !filepath.IsAbs(caddyfile) {
-		caddyfile = Path(t, caddyfile)
-	}
-	g := &Gateway{t: t, bin: BareBinary(t), config: caddyfile, Home: opts.Home}
-	if g.Home == "" {
-		g.Home = t.TempDir()
-	}
-	g.AdminAddr = FreeAddr(t)
-	port := FreePort(t)
-	if opts.PlainHTTP {
-		g.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
-	} else {
-		g.URL = fmt.Sprintf("https://localhost:%d", port)
-	}
-	g.env = append(os.Environ(),
-		"HOME="+g.Home,
-		"XDG_DATA_HOME="+filepath.Join(g.Home, "data"),
-		"XDG_CONFIG_HOME="+filepath.Join(g.Home, "config"),
-		"GPUGATE_ADMIN="+g.AdminAddr,
-		"GPUGATE_ADDR="+g.URL,
-	)
-	for k, v := range opts.Env {
-		g.env = append(g.env, k+"="+v)
-	}
-	g.Start()
-	t.Cleanup(g.Stop)
-	return g
+	return startProcess(t, BareBinary(t), caddyfile, opts)
 }

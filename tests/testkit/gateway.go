@@ -59,10 +59,18 @@ type GatewayOptions struct {
 // until it serves, and stops it when the test ends.
 func StartGateway(t testing.TB, caddyfile string, opts GatewayOptions) *Gateway {
 	t.Helper()
+	return startProcess(t, Binary(t), caddyfile, opts)
+}
+
+// startProcess runs bin with caddyfile under a fresh (or the given) home,
+// free loopback ports in GPUGATE_ADDR / GPUGATE_ADMIN and opts.Env, waits
+// until it serves, and stops it when the test ends.
+func startProcess(t testing.TB, bin, caddyfile string, opts GatewayOptions) *Gateway {
+	t.Helper()
 	if !filepath.IsAbs(caddyfile) {
 		caddyfile = Path(t, caddyfile)
 	}
-	g := &Gateway{t: t, bin: Binary(t), config: caddyfile, Home: opts.Home}
+	g := &Gateway{t: t, bin: bin, config: caddyfile, Home: opts.Home}
 	if g.Home == "" {
 		g.Home = t.TempDir()
 	}
