@@ -1,67 +1,15 @@
 package runpod
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden adapt files in testdata/")
-
-// adapt turns a Caddyfile into indented JSON.
-func adapt(t *testing.T, input string) ([]byte, error) {
-	t.Helper()
-	adapter := caddyfile.Adapter{ServerType: httpcaddyfile.ServerType{}}
-	out, _, err := adapter.Adapt([]byte(input), nil)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, out, "", "\t"); err != nil {
-		t.Fatal(err)
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes(), nil
-}
-
-func TestCaddyfileAdaptGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.caddyfile")
-	if len(files) == 0 {
-		t.Fatal("no testdata/*.caddyfile")
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			in, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := adapt(t, string(in))
-			if err != nil {
-				t.Fatalf("adapt: %v", err)
-			}
-			golden := strings.TrimSuffix(file, ".caddyfile") + ".json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -run Golden -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("adapted JSON differs from %s:\n%s", golden, got)
-			}
-		})
-	}
-}
+// TestCaddyfileAdaptGolden adapts every testdata Caddyfile and compares the
+// JSON with the golden file beside it (GPUGATE_UPDATE_GOLDEN=1 rewrites them).
+func TestCaddyfileAdaptGolden(t *testing.T) { adapttest.Golden(t, "testdata") }
 
 func TestCaddyfileErrors(t *testing.T) {
 	cases := []struct{ block, want string }{
@@ -86,7 +34,7 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"runpod pods {\napi_key {env.K}\ndefault cloud cheap\n}", "default cloud must be SECURE or COMMUNITY"},
 	}
 	for _, c := range cases {
-		_, err := adapt(t, ":8080 {\n"+c.block+"\n}\n")
+		_, err := adapttest.Adapt(":8080 {\n" + c.block + "\n}\n")
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: error %v, want it to contain %q", c.block, err, c.want)
 		}
