@@ -105,8 +105,12 @@ func TestKeyFromCLIThrottleQuotaAndNextWindow(t *testing.T) {
 	if code, _, _ := call(t, g, http.MethodGet, "/api/jobs/1", key.Value); code != http.StatusForbidden {
 		t.Fatalf("disabled key: %d", code)
 	}
-	if strings.Contains(g.Logs(), key.Value) {
+	logs := g.Logs()
+	if strings.Contains(logs, key.Value) {
 		t.Fatal("the key value appears in the gateway log")
+	}
+	if !strings.Contains(logs, `"usage_key_id":"`+key.ID+`"`) || !strings.Contains(logs, `"usage_plan":"basic"`) {
+		t.Fatal("the access log lacks the key id and plan")
 	}
 }
 
