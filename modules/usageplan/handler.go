@@ -115,14 +115,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		planLabel = v.plan.name
 	}
 	h.app.metrics.decisions.WithLabelValues(planLabel, v.outcome).Inc()
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok && v.key.ID != "" {
+		// Also on a 429, so access logs show which key was limited.
+		repl.Set("http.usage_plan.key_id", v.key.ID)
+		repl.Set("http.usage_plan.key_name", v.key.Name)
+		if v.plan != nil {
+			repl.Set("http.usage_plan.plan", v.plan.name)
+		}
+	}
 	if v.reject != nil {
 		h.errors.Write(w, r, *v.reject)
 		return nil
-	}
-	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		repl.Set("http.usage_plan.key_id", v.key.ID)
-		repl.Set("http.usage_plan.key_name", v.key.Name)
-		repl.Set("http.usage_plan.plan", v.plan.name)
 	}
 	if v.counted && !h.HideRateLimitHeaders {
 		setRateLimitHeaders(w.Header(), v, h.app.now())

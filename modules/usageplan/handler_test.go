@@ -282,3 +282,19 @@ func TestOnStoreError(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestRejectedRequestKeepsKeyPlaceholdersForLogs(t *testing.T) {
+	f := newFixture(t, map[string]*Plan{"basic": {Quota: &QuotaConfig{Limit: 0, Period: store.Day}}})
+	h := newHandler(t, f.app, &Handler{Plans: []string{"basic"}})
+	res := do(t, h, get("/", f.key), nil)
+	if res.status != http.StatusTooManyRequests {
+		t.Fatalf("quota 0: %d", res.status)
+	}
+	if id, _ := res.repl.GetString("http.usage_plan.key_id"); id != f.keyID {
+		t.Fatalf("key id placeholder on a 429 = %q, want %q", id, f.keyID)
+	}
+	res = do(t, h, get("/", "gpg_unknown"), nil)
+	if id, _ := res.repl.GetString("http.usage_plan.key_id"); id != "" {
+		t.Fatalf("unknown key: key id placeholder %q", id)
+	}
+}
