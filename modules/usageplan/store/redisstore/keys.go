@@ -14,13 +14,16 @@ import (
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
 
+// Key records live under their hash (one GET on the request path), with an
+// id index for the admin API: keyhash:<hash> -> JSON, key:<id> -> hash.
+
 // CreateKey implements store.Keys.
 func (s *Store) CreateKey(ctx context.Context, k store.Key) error {
 	v, err := json.Marshal(k)
 	if err != nil {
 		return err
 	}
-	ok, err := s.createKey.Run(ctx, s.rdb, []string{s.keyRecord(k.ID), s.hashIndex(k.Hash), s.keySet()}, string(v), k.ID).Int()
+	ok, err := s.createKey.Run(ctx, s.rdb, []string{s.idIndex(k.ID), s.keyRecord(k.Hash), s.keySet()}, string(v), k.Hash, k.ID).Int()
 	if err != nil {
 		return fmt.Errorf("usage plans store: redis create key: %w", err)
 	}
@@ -33,35 +36,43 @@ func (s *Store) CreateKey(ctx context.Context, k store.Key) error {
 
 // KeyByID implements store.Keys.
 func (s *Store) KeyByID(ctx context.Context, id string) (store.Key, error) {
-	v, err := s.rdb.Get(ctx, s.keyRecord(id)).Bytes()
+	hash, err := s.rdb.Get(ctx, s.idIndex(id)).Result()
 	if errors.Is(err, redis.Nil) {
 		return store.Key{}, store.ErrNotFound
 	}
 	if err != nil {
 		return store.Key{}, fmt.Errorf("usage plans store: redis get key: %w", err)
 	}
+	return s.fetchKey(ctx, hash)
+}
+
+// fetchKey reads the record of hash from Redis.
+func (s *Store) fetchKey(ctx context.Context, hash string) (store.Key, error) {
+	v, err := s.rdb.Get(ctx, s.keyRecord(hash)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return store.Key{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Key{}, fmt.Errorf("usage plans store: redis key lookup: %w", err)
+	}
+	return decodeKey(v)
+}
+
+func decodeKey(v []byte) (store.Key, error) {
 	var k store.Key
 	if err := json.Unmarshal(v, &k); err != nil {
-		return store.Key{}, fmt.Errorf("usage plans store: decoding key %s: %w", id, err)
+		return store.Key{}, fmt.Errorf("usage plans store: decoding a stored key: %w", err)
 	}
 	return k, nil
 }
 
-// KeyByHash implements store.Keys, cached for Options.KeyCache so the
-// request path stays at one Redis round trip.
+// KeyByHash implements store.Keys: one GET, cached for Options.KeyCache so
+// the request path usually stays at one Redis round trip (the decision).
 func (s *Store) KeyByHash(ctx context.Context, hash string) (store.Key, error) {
 	if k, err, ok := s.cache.get(hash); ok {
 		return k, err
 	}
-	id, err := s.rdb.Get(ctx, s.hashIndex(hash)).Result()
-	if errors.Is(err, redis.Nil) {
-		s.cache.put(hash, store.Key{}, store.ErrNotFound)
-		return store.Key{}, store.ErrNotFound
-	}
-	if err != nil {
-		return s.lastKnown(hash, fmt.Errorf("usage plans store: redis key lookup: %w", err))
-	}
-	k, err := s.KeyByID(ctx, id)
+	k, err := s.fetchKey(ctx, hash)
 	if err == nil || errors.Is(err, store.ErrNotFound) {
 		s.cache.put(hash, k, err)
 		return k, err
@@ -80,11 +91,22 @@ func (s *Store) lastKnown(hash string, err error) (store.Key, error) {
 	return store.Key{}, err
 }
 
-// UpdateKey implements store.Keys (optimistic transaction on the record).
+// maxUpdateAttempts bounds the optimistic retries of UpdateKey.
+const maxUpdateAttempts = 5
+
+// UpdateKey implements store.Keys (optimistic transaction on the record,
+// retried when another writer got there first).
 func (s *Store) UpdateKey(ctx context.Context, id string, change func(*store.Key)) (store.Key, error) {
+	hash, err := s.rdb.Get(ctx, s.idIndex(id)).Result()
+	if errors.Is(err, redis.Nil) {
+		return store.Key{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Key{}, fmt.Errorf("usage plans store: redis update key: %w", err)
+	}
+	rec := s.keyRecord(hash)
 	var out store.Key
-	rec := s.keyRecord(id)
-	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
+	txn := func(tx *redis.Tx) error {
 		v, err := tx.Get(ctx, rec).Bytes()
 		if errors.Is(err, redis.Nil) {
 			return store.ErrNotFound
@@ -92,12 +114,12 @@ func (s *Store) UpdateKey(ctx context.Context, id string, change func(*store.Key
 		if err != nil {
 			return err
 		}
-		var k store.Key
-		if err := json.Unmarshal(v, &k); err != nil {
+		k, err := decodeKey(v)
+		if err != nil {
 			return err
 		}
 		change(&k)
-		k.ID = id
+		k.ID, k.Hash = id, hash
 		nv, err := json.Marshal(k)
 		if err != nil {
 			return err
@@ -108,14 +130,20 @@ func (s *Store) UpdateKey(ctx context.Context, id string, change func(*store.Key
 		})
 		out = k
 		return err
-	}, rec)
+	}
+	for range maxUpdateAttempts {
+		err = s.rdb.Watch(ctx, txn, rec)
+		if !errors.Is(err, redis.TxFailedErr) {
+			break
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Key{}, err
 	}
 	if err != nil {
 		return store.Key{}, fmt.Errorf("usage plans store: redis update key: %w", err)
 	}
-	s.cache.forget(out.Hash)
+	s.cache.forget(hash)
 	return out, nil
 }
 
@@ -126,7 +154,7 @@ func (s *Store) DeleteKey(ctx context.Context, id string) error {
 		return err
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, s.keyRecord(id), s.hashIndex(k.Hash))
+		p.Del(ctx, s.idIndex(id), s.keyRecord(k.Hash))
 		p.SRem(ctx, s.keySet(), id)
 		return nil
 	})
@@ -137,24 +165,63 @@ func (s *Store) DeleteKey(ctx context.Context, id string) error {
 	return nil
 }
 
-// ListKeys implements store.Keys.
+// ListKeys implements store.Keys in three round trips whatever the number
+// of keys (ids, then hashes, then records).
 func (s *Store) ListKeys(ctx context.Context) ([]store.Key, error) {
 	ids, err := s.rdb.SMembers(ctx, s.keySet()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("usage plans store: redis list keys: %w", err)
 	}
-	out := make([]store.Key, 0, len(ids))
-	for _, id := range ids {
-		k, err := s.KeyByID(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
+	out := []store.Key{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	hashes, err := s.mget(ctx, ids, s.idIndex)
+	if err != nil {
+		return nil, err
+	}
+	records, err := s.mget(ctx, hashes, s.keyRecord)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range records {
+		if v == "" {
+			continue // deleted meanwhile
 		}
+		k, err := decodeKey([]byte(v))
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, k)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// mget reads name(x) for every x; a missing value is "".
+func (s *Store) mget(ctx context.Context, xs []string, name func(string) string) ([]string, error) {
+	keys := make([]string, 0, len(xs))
+	for _, x := range xs {
+		if x != "" {
+			keys = append(keys, name(x))
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("usage plans store: redis list keys: %w", err)
+	}
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i], _ = v.(string)
+	}
 	return out, nil
 }
 

@@ -169,8 +169,6 @@ func (s *Store) dayKey(keyID, plan string, day time.Time) string {
 func (s *Store) leaseKey(keyID, plan string) string {
 	return s.prefix + "{" + keyID + "}:leases:" + plan
 }
-func (s *Store) keyRecord(id string) string { return s.prefix + "key:" + id }
-func (s *Store) hashIndex(hash string) string {
-	return s.prefix + "keyhash:" + hash
-}
-func (s *Store) keySet() string { return s.prefix + "keys" }
+func (s *Store) idIndex(id string) string     { return s.prefix + "key:" + id }
+func (s *Store) keyRecord(hash string) string { return s.prefix + "keyhash:" + hash }
+func (s *Store) keySet() string               { return s.prefix + "keys" }
