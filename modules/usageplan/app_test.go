@@ -39,7 +39,7 @@ func TestReloadKeepsTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newer := &App{Store: url, Plans: plans(), now: clock.now}
+	newer := &App{Store: url, Plans: plans(), now: clock.now, StoreTimeout: caddy.Duration(time.Second)}
 	if err := provisionApp(newer); err != nil {
 		t.Fatalf("reload with the same file store: %v", err)
 	}

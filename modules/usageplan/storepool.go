@@ -14,8 +14,8 @@ import (
 	"github.com/gpugate/gpugate/modules/usageplan/store/redisstore"
 )
 
-// stores keeps open stores across config reloads, keyed by store URL and
-// timeout, the way Caddy's reverse proxy keeps its upstream hosts: a
+// stores keeps open stores across config reloads, keyed by store URL (and
+// timeout, for Redis), the way Caddy's reverse proxy keeps its upstream hosts: a
 // reload that keeps the URL keeps the counters, the file lock and the
 // Redis connections; the last config to let go closes the store.
 var stores = caddy.NewUsagePool()
@@ -71,7 +71,13 @@ func acquireStore(rawURL string, timeout time.Duration, logger *zap.Logger) (sto
 	if err := checkStoreURL(rawURL); err != nil {
 		return nil, "", "", err
 	}
-	id := rawURL + "#" + timeout.String()
+	// An embedded store is one per URL (a file can be opened only once); a
+	// Redis client is built with its timeout, so a new timeout gets a new
+	// client.
+	id := rawURL
+	if storeKind(rawURL) == "redis" {
+		id += "#" + timeout.String()
+	}
 	v, _, err := stores.LoadOrNew(id, func() (caddy.Destructor, error) {
 		st, err := openStore(rawURL, timeout, logger)
 		if err != nil {
