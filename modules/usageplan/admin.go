@@ -145,14 +145,15 @@ func parseDate(s string, def time.Time) (time.Time, error) {
 
 // PlanView is a plan as the admin API lists it.
 type PlanView struct {
+	// Name is the plan's name; the limits follow.
 	Name string `json:"name"`
 	Plan
 }
 
-func (app *App) planViews() []PlanView {
+func (a *App) planViews() []PlanView {
 	out := []PlanView{}
-	for _, name := range app.planNames() {
-		out = append(out, PlanView{Name: name, Plan: *app.Plans[name]})
+	for _, name := range a.planNames() {
+		out = append(out, PlanView{Name: name, Plan: *a.Plans[name]})
 	}
 	return out
 }

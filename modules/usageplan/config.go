@@ -37,8 +37,11 @@ type ThrottleOverride struct {
 
 // QuotaConfig is a quota in the JSON config.
 type QuotaConfig struct {
-	Limit  int64          `json:"limit"`
-	Period store.Period   `json:"period"`
+	// Limit is the number of cost units per window.
+	Limit int64 `json:"limit"`
+	// Period is day, week (starting Monday) or month, in UTC.
+	Period store.Period `json:"period"`
+	// Offset moves every window start later.
 	Offset caddy.Duration `json:"offset,omitempty"`
 }
 

@@ -11,12 +11,14 @@ import (
 // ImportResult reports a CSV import: the keys created and the rows skipped
 // (a key value that already exists is skipped, so an import can be re-run).
 type ImportResult struct {
+	// Imported lists the created keys (without values); Skipped the rest.
 	Imported []KeyView    `json:"imported"`
 	Skipped  []SkippedRow `json:"skipped"`
 }
 
 // SkippedRow is one CSV row that was not imported.
 type SkippedRow struct {
+	// Row is the CSV line number; Name the key's name; Reason why.
 	Row    int    `json:"row"`
 	Name   string `json:"name"`
 	Reason string `json:"reason"`

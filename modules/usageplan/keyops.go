@@ -13,6 +13,8 @@ import (
 
 // KeyView is a key as the admin API shows it: never its value or hash.
 type KeyView struct {
+	// ID, Name, Description, Enabled, Plans and Created are the key's
+	// record (see store.Key).
 	ID          string    `json:"id"`
 	Name        string    `json:"name"`
 	Description string    `json:"description,omitempty"`
@@ -32,6 +34,7 @@ func viewOf(k store.Key, source string) KeyView {
 
 // NewKey is a key creation request.
 type NewKey struct {
+	// Name (required), Description and Plans (at least one) of the key.
 	Name        string   `json:"name"`
 	Description string   `json:"description,omitempty"`
 	Plans       []string `json:"plans"`
@@ -174,9 +177,11 @@ func (a *App) notStatic(id string) error {
 // QuotaUpdate resets or extends a key's remaining quota in its current
 // window (API Gateway's update-usage).
 type QuotaUpdate struct {
-	Plan   string `json:"plan"`
-	Reset  bool   `json:"reset,omitempty"`
-	Extend int64  `json:"extend,omitempty"`
+	// Plan names the plan ("" when the key has only one).
+	Plan string `json:"plan"`
+	// Reset gives the full quota back; Extend adds units to what remains.
+	Reset  bool  `json:"reset,omitempty"`
+	Extend int64 `json:"extend,omitempty"`
 }
 
 // UpdateQuota applies u to key id and returns the remaining quota.

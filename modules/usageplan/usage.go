@@ -14,6 +14,7 @@ const maxUsageDays = 366
 // Usage is API Gateway's get-usage answer: for each key, one
 // [used, remaining] pair per UTC day from StartDate to EndDate.
 type Usage struct {
+	// UsagePlanID, StartDate and EndDate echo the query.
 	UsagePlanID string                `json:"usagePlanId"`
 	StartDate   string                `json:"startDate"`
 	EndDate     string                `json:"endDate"`

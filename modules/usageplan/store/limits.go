@@ -9,8 +9,10 @@ import (
 // Throttle is a token bucket: Rate requests per second refill a bucket of
 // Burst requests. It is implemented with GCRA (one timestamp per bucket).
 type Throttle struct {
-	Rate  float64 `json:"rate"`
-	Burst int64   `json:"burst"`
+	// Rate is the refill rate in requests per second.
+	Rate float64 `json:"rate"`
+	// Burst is the bucket size in requests.
+	Burst int64 `json:"burst"`
 }
 
 // Interval is the time one request's token takes to refill.
@@ -62,8 +64,11 @@ const (
 // Quota allows Limit units per Period; Offset moves the window start later
 // (e.g. a day that starts at 08:00 UTC).
 type Quota struct {
-	Limit  int64         `json:"limit"`
-	Period Period        `json:"period"`
+	// Limit is the number of cost units per window.
+	Limit int64 `json:"limit"`
+	// Period is the window length.
+	Period Period `json:"period"`
+	// Offset moves every window start later.
 	Offset time.Duration `json:"offset,omitempty"`
 }
 

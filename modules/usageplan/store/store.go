@@ -63,6 +63,7 @@ type Request struct {
 
 // Decision is a store's answer to a Request.
 type Decision struct {
+	// Outcome says whether the request was admitted, and if not, why.
 	Outcome Outcome
 	// RetryAfter is when a rejected request may succeed.
 	RetryAfter time.Duration
@@ -83,6 +84,7 @@ type Decision struct {
 
 // Charge records the quota units one admitted request used.
 type Charge struct {
+	// KeyID and Plan identify the counters.
 	KeyID, Plan string
 	// Window is the start of the quota window charged; Day the UTC day.
 	Window, Day time.Time
@@ -93,11 +95,13 @@ type Charge struct {
 
 // Lease is one held concurrency slot.
 type Lease struct {
+	// KeyID and Plan name the slot set; ID is this lease's member.
 	KeyID, Plan, ID string
 }
 
 // DayUsage is the quota use of a key under a plan on one UTC day.
 type DayUsage struct {
+	// Day is the UTC midnight starting the day; Used the units used.
 	Day  time.Time
 	Used int64
 	// Remaining is the quota left at the end of the day's activity; Known
@@ -109,6 +113,8 @@ type DayUsage struct {
 // QuotaChange adjusts the remaining quota of a key's current window, like
 // API Gateway's update-usage.
 type QuotaChange struct {
+	// KeyID and Plan identify the counters; Quota is the plan's quota and
+	// Now picks the current window.
 	KeyID, Plan string
 	Quota       Quota
 	Now         time.Time
@@ -161,11 +167,17 @@ type Store interface {
 // Key is an API key record. The key value itself is never stored, only its
 // SHA-256.
 type Key struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description,omitempty"`
-	Hash        string    `json:"hash"`
-	Enabled     bool      `json:"enabled"`
-	Plans       []string  `json:"plans"`
-	Created     time.Time `json:"created"`
+	// ID is public and safe to log.
+	ID string `json:"id"`
+	// Name and Description are the operator's labels.
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Hash is the hex SHA-256 of the key value.
+	Hash string `json:"hash"`
+	// Enabled keys are admitted; disabled ones get 403.
+	Enabled bool `json:"enabled"`
+	// Plans the key belongs to.
+	Plans []string `json:"plans"`
+	// Created is the creation time (UTC).
+	Created time.Time `json:"created"`
 }
