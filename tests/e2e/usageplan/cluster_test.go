@@ -17,10 +17,11 @@ const clusterCaddyfile = "caddyfiles/cluster.Caddyfile"
 // Redis. The basic plan: no practical throttle, quota 100 units per day.
 func startCluster(t *testing.T, u *upstream, r *testkit.Redis) (a, b *testkit.Gateway) {
 	e := env(u, map[string]string{
-		"GPUGATE_REDIS_URL":   r.URL(0),
-		"GPUGATE_BASIC_RATE":  "10000",
-		"GPUGATE_BASIC_BURST": "10000",
-		"GPUGATE_BASIC_QUOTA": "100",
+		"GPUGATE_REDIS_URL":         r.URL(0),
+		"GPUGATE_BASIC_RATE":        "10000",
+		"GPUGATE_BASIC_BURST":       "10000",
+		"GPUGATE_BASIC_QUOTA":       "100",
+		"GPUGATE_BASIC_CONCURRENCY": "1000",
 	})
 	a = testkit.StartGateway(t, clusterCaddyfile, testkit.GatewayOptions{Env: e})
 	b = testkit.StartGateway(t, clusterCaddyfile, testkit.GatewayOptions{Env: e})
@@ -124,4 +125,16 @@ func TestClusterRedisDownFailsClosedAndRecovers(t *testing.T) {
 	if got := usageToday(t, a, "basic", key.ID); got != [2]int64{4, 96} {
 		t.Fatalf("usage after the Redis restart = %v, want [4 96] (counts kept)", got)
 	}
+}
+
+// TestClusterConcurrencyCapIsShared: one slow request on each instance
+// uses the key's cap of 2; a third on either instance is refused.
+func TestClusterConcurrencyCapIsShared(t *testing.T) {
+	u := startUpstream(t)
+	r := testkit.StartRedis(t, testkit.RedisOptions{})
+	e := env(u, map[string]string{"GPUGATE_REDIS_URL": r.URL(0), "GPUGATE_BASIC_CONCURRENCY": "2"})
+	a := testkit.StartGateway(t, clusterCaddyfile, testkit.GatewayOptions{Env: e})
+	b := testkit.StartGateway(t, clusterCaddyfile, testkit.GatewayOptions{Env: e})
+	key := createKey(t, a, "acme", "basic")
+	testConcurrencyCap(t, u, key.Value, a, b)
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +188,58 @@ func TestRestartKillAndReloadKeepCountsAndKeys(t *testing.T) {
 	if code, h, _ := call(t, g, http.MethodPost, "/api/items", key.Value); code != http.StatusOK || !strings.Contains(h.Get("RateLimit"), `"quota";r=10`) {
 		t.Fatalf("after reload: %d %q", code, h.Get("RateLimit"))
 	}
+}
+
+// TestEmbeddedGatewayExactQuotaUnderRace: 64 clients racing through one
+// gateway for a quota of 100 get exactly 100 admissions.
+func TestEmbeddedGatewayExactQuotaUnderRace(t *testing.T) {
+	u := startUpstream(t)
+	g := testkit.StartGateway(t, gatewayCaddyfile, testkit.GatewayOptions{Env: env(u, map[string]string{
+		"GPUGATE_DATA":              t.TempDir(),
+		"GPUGATE_BASIC_RATE":        "10000",
+		"GPUGATE_BASIC_BURST":       "10000",
+		"GPUGATE_BASIC_QUOTA":       "100",
+		"GPUGATE_BASIC_CONCURRENCY": "1000",
+	})})
+	key := createKey(t, g, "acme", "basic")
+	var ok, limited atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := g.Client()
+			for range 4 {
+				req, _ := http.NewRequest(http.MethodPut, g.URL+"/api/items/1", nil)
+				req.Header.Set("X-Api-Key", key.Value)
+				resp, err := client.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					ok.Add(1)
+				} else if resp.StatusCode == http.StatusTooManyRequests {
+					limited.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 100 || limited.Load() != 156 || u.count() != 100 {
+		t.Fatalf("64 clients, quota 100: %d admitted, %d limited, upstream saw %d", ok.Load(), limited.Load(), u.count())
+	}
+}
+
+// TestConcurrencyCapPerKey: the basic plan's concurrency cap (2 here)
+// counts in-flight requests and frees the slot when a response ends.
+func TestConcurrencyCapPerKey(t *testing.T) {
+	u := startUpstream(t)
+	g := testkit.StartGateway(t, gatewayCaddyfile, testkit.GatewayOptions{Env: env(u, map[string]string{
+		"GPUGATE_DATA":              t.TempDir(),
+		"GPUGATE_BASIC_CONCURRENCY": "2",
+	})})
+	key := createKey(t, g, "acme", "basic")
+	testConcurrencyCap(t, u, key.Value, g)
 }

@@ -24,14 +24,22 @@ type upstream struct {
 	*httptest.Server
 	mu   sync.Mutex
 	seen []http.Header
+	// hold is where /api/slow requests wait until the test closes it.
+	hold chan struct{}
+	// held counts /api/slow requests that are waiting.
+	held chan struct{}
 }
 
 func startUpstream(t *testing.T) *upstream {
-	u := &upstream{}
+	u := &upstream{hold: make(chan struct{}), held: make(chan struct{}, 100)}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.mu.Lock()
 		u.seen = append(u.seen, r.Header.Clone())
 		u.mu.Unlock()
+		if r.URL.Path == "/api/slow" {
+			u.held <- struct{}{}
+			<-u.hold
+		}
 		if r.URL.Path == "/api/fail" {
 			w.WriteHeader(http.StatusBadGateway)
 			return
@@ -40,6 +48,7 @@ func startUpstream(t *testing.T) *upstream {
 		_, _ = io.WriteString(w, `{"ok":true}`)
 	}))
 	t.Cleanup(u.Close)
+	t.Cleanup(u.release)
 	return u
 }
 
@@ -147,4 +156,47 @@ func secondsToUTCMidnight() int {
 	now := time.Now().UTC()
 	y, m, d := now.Date()
 	return int(time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC).Sub(now).Seconds())
+}
+
+// release lets every held /api/slow request finish; safe to call twice.
+func (u *upstream) release() {
+	select {
+	case <-u.hold:
+	default:
+		close(u.hold)
+	}
+}
+
+// testConcurrencyCap holds two slow requests (cap 2), one through each
+// gateway given, expects a third to get 429 "Too Many Concurrent
+// Requests", then releases them and expects the slot back.
+func testConcurrencyCap(t *testing.T, u *upstream, key string, gws ...*testkit.Gateway) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range 2 {
+		g := gws[i%len(gws)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := g.Do(http.MethodGet, "/api/slow", nil, "X-Api-Key", key)
+			resp.Body.Close()
+		}()
+	}
+	for range 2 {
+		select {
+		case <-u.held:
+		case <-time.After(10 * time.Second):
+			t.Fatal("slow requests did not reach the upstream")
+		}
+	}
+	last := gws[len(gws)-1]
+	code, h, body := call(t, last, http.MethodGet, "/api/jobs/1", key)
+	if code != http.StatusTooManyRequests || body != `{"message":"Too Many Concurrent Requests"}` || h.Get("Retry-After") == "" {
+		t.Fatalf("third in flight: %d %s Retry-After %q", code, body, h.Get("Retry-After"))
+	}
+	u.release()
+	wg.Wait()
+	if code, _, _ := call(t, last, http.MethodGet, "/api/jobs/1", key); code != http.StatusOK {
+		t.Fatalf("after the slow requests ended: %d", code)
+	}
 }
