@@ -1,66 +1,15 @@
 package modal
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden JSON files in testdata/")
-
-func adapt(t *testing.T, input string) ([]byte, error) {
-	t.Helper()
-	adapter := caddyfile.Adapter{ServerType: httpcaddyfile.ServerType{}}
-	out, _, err := adapter.Adapt([]byte(input), nil)
-	return out, err
-}
-
-// TestAdaptGolden adapts every testdata/*.Caddyfile and compares the JSON
-// with the golden file beside it (go test -update rewrites them).
-func TestAdaptGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.Caddyfile")
-	if len(files) == 0 {
-		t.Fatal("no testdata/*.Caddyfile")
-	}
-	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			input, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := adapt(t, string(input))
-			if err != nil {
-				t.Fatalf("adapt: %v", err)
-			}
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, out, "", "\t"); err != nil {
-				t.Fatal(err)
-			}
-			pretty.WriteByte('\n')
-			golden := strings.TrimSuffix(file, ".Caddyfile") + ".json"
-			if *update {
-				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Errorf("adapted JSON differs from %s:\n%s", golden, pretty.String())
-			}
-		})
-	}
-}
+// TestAdaptGolden adapts every testdata Caddyfile and compares the JSON with
+// the golden file beside it (GPUGATE_UPDATE_GOLDEN=1 rewrites them).
+func TestAdaptGolden(t *testing.T) { adapttest.Golden(t, "testdata") }
 
 // TestAdaptErrors checks that bad configurations fail at adapt time with a
 // message that names the directive and says what to write instead.
@@ -92,7 +41,7 @@ func TestAdaptErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := adapt(t, ":8443 {\n"+c.block+"\n}\n")
+			_, err := adapttest.Adapt(":8443 {\n" + c.block + "\n}\n")
 			if err == nil {
 				t.Fatal("adapt succeeded, want an error")
 			}
