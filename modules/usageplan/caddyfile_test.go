@@ -2,63 +2,15 @@ package usageplan
 
 import (
 	"bytes"
-	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2/caddyconfig"
-	_ "github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden .json files in testdata/")
-
-func adapt(src string) ([]byte, error) {
-	out, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(src), map[string]any{"filename": "Caddyfile"})
-	return out, err
-}
-
 // TestAdaptGolden adapts every testdata/*.caddyfile and compares the JSON
-// with the .json file beside it (go test -update rewrites them).
-func TestAdaptGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.caddyfile")
-	if len(files) == 0 {
-		t.Fatal("no golden Caddyfiles in testdata/")
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := adapt(string(src))
-			if err != nil {
-				t.Fatalf("adapt: %v", err)
-			}
-			var pretty bytes.Buffer
-			if err := json.Indent(&pretty, out, "", "\t"); err != nil {
-				t.Fatal(err)
-			}
-			pretty.WriteByte('\n')
-			golden := strings.TrimSuffix(f, ".caddyfile") + ".json"
-			if *update {
-				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Errorf("adapted JSON differs from %s:\n%s", golden, pretty.String())
-			}
-		})
-	}
-}
+// with the .json file beside it (GPUGATE_UPDATE_GOLDEN=1 rewrites them).
+func TestAdaptGolden(t *testing.T) { adapttest.Golden(t, "testdata") }
 
 const validGlobal = `{
 	usage_plans {
@@ -110,17 +62,7 @@ func TestAdaptErrors(t *testing.T) {
 		{"unknown setting", site("usage_plan basic {\n costs 2\n}"), []string{`usage_plan: unknown setting "costs"`, "cost"}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := adapt(c.src)
-			if err == nil {
-				t.Fatalf("adapt succeeded; want an error containing %q", c.want)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-		})
+		t.Run(c.name, func(t *testing.T) { adapttest.Error(t, c.src, c.want...) })
 	}
 }
 
@@ -128,7 +70,7 @@ func TestAdaptErrors(t *testing.T) {
 // placeholder in the adapted JSON.
 func TestAdaptKeepsSecretPlaceholder(t *testing.T) {
 	t.Setenv("PARTNER_KEY", "gpg_supersecretvalue")
-	out, err := adapt("{\n usage_plans {\n plan a {\n concurrency 1\n }\n key p {\n value {env.PARTNER_KEY}\n plans a\n }\n }\n}\n:8080 {\n usage_plan a\n}\n")
+	out, err := adapttest.Adapt("{\n usage_plans {\n plan a {\n concurrency 1\n }\n key p {\n value {env.PARTNER_KEY}\n plans a\n }\n }\n}\n:8080 {\n usage_plan a\n}\n")
 	if err != nil {
 		t.Fatal(err)
 	}
