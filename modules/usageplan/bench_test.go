@@ -7,18 +7,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gpugate/gpugate/modules/usageplan/store"
+	"github.com/gpugate/gpugate/tests/testkit"
 )
 
 // BenchmarkServeHTTPAdmitted is the handler's whole admitted path with the
 // memory store: key hash and lookup, plan choice, decision (throttle,
 // quota, concurrency), placeholders and RateLimit headers, lease release.
-func BenchmarkServeHTTPAdmitted(b *testing.B) {
+func BenchmarkServeHTTPAdmitted(b *testing.B) { benchServeHTTP(b, "") }
+
+// BenchmarkServeHTTPAdmittedRedis is the same path against a local
+// redis-server: one script call for the decision, one ZREM for the lease.
+func BenchmarkServeHTTPAdmittedRedis(b *testing.B) {
+	r := testkit.StartRedis(b, testkit.RedisOptions{})
+	benchServeHTTP(b, r.URL(0))
+}
+
+func benchServeHTTP(b *testing.B, storeURL string) {
 	clock := newClock(time.Now())
-	app := newApp(b, &App{Plans: map[string]*Plan{"basic": {Throttle: &store.Throttle{Rate: 1e9, Burst: 1e9},
-		Quota: &QuotaConfig{Limit: 1 << 60, Period: store.Day}, Concurrency: 1 << 30}}}, clock)
+	app := newApp(b, &App{Store: storeURL, StoreTimeout: caddy.Duration(time.Second),
+		Plans: map[string]*Plan{"basic": {Throttle: &store.Throttle{Rate: 1e9, Burst: 1e9},
+			Quota: &QuotaConfig{Limit: 1 << 50, Period: store.Day}, Concurrency: 1 << 30}}}, clock)
 	kv, err := app.CreateKey(context.Background(), NewKey{Name: "bench", Plans: []string{"basic"}})
 	if err != nil {
 		b.Fatal(err)
