@@ -96,6 +96,13 @@ run)
 	build
 	caddyfile=${1:-caddyfiles/quickstart.Caddyfile}
 	[ $# -gt 0 ] && shift
+	if [ "$(basename "$caddyfile")" = quickstart.Caddyfile ] && [ -z "${GPUGATE_JWT_SECRET:-}" ]; then
+		# The quickstart is for development: give it a secret everybody can
+		# see is not for production, and say how to get a token for it.
+		export GPUGATE_JWT_SECRET=gpugate-dev-only-secret-do-not-use-in-production
+		echo "gpugate: GPUGATE_JWT_SECRET unset; using the development secret." >&2
+		echo "gpugate: token: GPUGATE_JWT_SECRET=$GPUGATE_JWT_SECRET bin/gpugate jwt-token --sub alice --scope pods:read" >&2
+	fi
 	exec "$bin" run --config "$caddyfile" --adapter caddyfile "$@"
 	;;
 test)

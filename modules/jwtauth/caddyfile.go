@@ -1,6 +1,7 @@
 package jwtauth
 
 import (
+	"github.com/gpugate/gpugate/modules/internal/upstream"
 	"strconv"
 	"time"
 
@@ -133,6 +134,11 @@ func (h *Handler) unmarshalSource(d *caddyfile.Dispenser, kind string) error {
 	var src KeySource
 	switch kind {
 	case "secret":
+		// A literal secret would sit in the adapted JSON, the admin API and
+		// config dumps: only {env.X} / {file.X} placeholders are accepted.
+		if err := upstream.CheckSecretPlaceholder("jwt_auth secret", d.Val()); err != nil {
+			return d.Err(err.Error())
+		}
 		src.Secret = d.Val()
 	case "public_key":
 		src.PublicKey = d.Val()

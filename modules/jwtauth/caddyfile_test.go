@@ -23,6 +23,7 @@ func TestAdaptErrors(t *testing.T) {
 		{"unknown option", `secret {env.S}
 		issuers a`, []string{`unknown option "issuers"`, "issuer"}},
 		{"secret without value", `secret`, []string{"jwt_auth secret: missing value", "secret {env.JWT_SECRET}"}},
+		{"literal secret", `secret this-is-a-literal-production-secret-0123456789`, []string{"jwt_auth secret", "{env.NAME}", "never literally"}},
 		{"alg none", `secret {env.S} none`, []string{`"none" is never accepted`}},
 		{"unknown alg", `secret {env.S} HS257`, []string{`unknown algorithm "HS257"`, "HS256"}},
 		{"public alg on secret", `secret {env.S} RS256`, []string{"jwt_auth secret: algorithm RS256 does not fit", "HS256"}},

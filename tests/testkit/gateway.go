@@ -36,7 +36,8 @@ type Gateway struct {
 	Home string
 
 	t      testing.TB
-	bin    string
+	bin    string   // the binary behind Command and Reload
+	launch []string // argv that starts the server; nil: bin run --config <config>
 	config string
 	env    []string
 	cmd    *exec.Cmd
@@ -62,15 +63,25 @@ func StartGateway(t testing.TB, caddyfile string, opts GatewayOptions) *Gateway 
 	return startProcess(t, Binary(t), caddyfile, opts)
 }
 
+// StartRunScript runs the gateway the way README's first command does,
+// `./xcaddy.sh run <caddyfile>`, with the same environment StartGateway
+// sets. The script builds only when sources changed, then execs the binary.
+func StartRunScript(t testing.TB, caddyfile string, opts GatewayOptions) *Gateway {
+	t.Helper()
+	bin := Binary(t) // build first, so startup is not a build
+	return startProcess(t, bin, caddyfile, opts, Path(t, "xcaddy.sh"), "run", caddyfile)
+}
+
 // startProcess runs bin with caddyfile under a fresh (or the given) home,
 // free loopback ports in GPUGATE_ADDR / GPUGATE_ADMIN and opts.Env, waits
 // until it serves, and stops it when the test ends.
-func startProcess(t testing.TB, bin, caddyfile string, opts GatewayOptions) *Gateway {
+// launch, when given, is the argv that starts the server instead.
+func startProcess(t testing.TB, bin, caddyfile string, opts GatewayOptions, launch ...string) *Gateway {
 	t.Helper()
 	if !filepath.IsAbs(caddyfile) {
 		caddyfile = Path(t, caddyfile)
 	}
-	g := &Gateway{t: t, bin: bin, config: caddyfile, Home: opts.Home}
+	g := &Gateway{t: t, bin: bin, config: caddyfile, Home: opts.Home, launch: launch}
 	if g.Home == "" {
 		g.Home = t.TempDir()
 	}
@@ -101,7 +112,11 @@ func startProcess(t testing.TB, bin, caddyfile string, opts GatewayOptions) *Gat
 func (g *Gateway) Start() {
 	g.t.Helper()
 	g.logs = &syncBuffer{}
-	g.cmd = exec.Command(g.bin, "run", "--config", g.config, "--adapter", "caddyfile")
+	argv := g.launch
+	if argv == nil {
+		argv = []string{g.bin, "run", "--config", g.config, "--adapter", "caddyfile"}
+	}
+	g.cmd = exec.Command(argv[0], argv[1:]...)
 	g.cmd.Env = g.env
 	g.cmd.Dir = g.Home
 	g.cmd.Stdout = g.logs

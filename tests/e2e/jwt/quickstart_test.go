@@ -136,15 +136,18 @@ func TestQuickstart(t *testing.T) {
 	})
 }
 
-// TestQuickstartDevDefaultSecret runs the quickstart exactly as a fresh
-// machine would (no GPUGATE_JWT_SECRET), with the token from the
-// documented command.
+// TestQuickstartDevDefaultSecret runs README's first command exactly as a
+// fresh machine would (`./xcaddy.sh run`, no GPUGATE_JWT_SECRET), with the
+// token from the documented command.
 func TestQuickstartDevDefaultSecret(t *testing.T) {
 	t.Setenv("GPUGATE_JWT_SECRET", "") // restored after the test
 	os.Unsetenv("GPUGATE_JWT_SECRET")
-	g := testkit.StartGateway(t, "caddyfiles/quickstart.Caddyfile", testkit.GatewayOptions{Env: map[string]string{
+	g := testkit.StartRunScript(t, "caddyfiles/quickstart.Caddyfile", testkit.GatewayOptions{Env: map[string]string{
 		"GPUGATE_DEMO_UPSTREAM": testkit.FreeAddr(t),
 	}})
+	if resp := g.Do(http.MethodGet, "/pods", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no token: %d, want 401", resp.StatusCode)
+	}
 	out, err := g.Command("jwt-token", "--secret-file", writeDevDefault(t), "--sub", "alice", "--scope", "pods:read")
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
