@@ -8,16 +8,6 @@ import (
 	"testing"
 )
 
-func BenchmarkPathMap(b *testing.B) {
-	m := pathMapper{clientPrefix: []string{"api"}, upstreamBase: []string{"api", "v1"}}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, _, err := m.Map("/api/jobs/0b7c1f52-8a4e-4c1b-9d0e-3f6a2b5c7d91"); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // BenchmarkServeHTTP measures one proxied request end to end (client
 // credential stripping, injection, path mapping, round trip to a loopback
 // upstream, response copy).

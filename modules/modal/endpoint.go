@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
 
 // modalNamePattern is what Modal accepts in a workspace name or a label: DNS
@@ -50,7 +52,7 @@ func parseUpstreamURL(raw string) (*url.URL, []string, error) {
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return nil, nil, fmt.Errorf("modal url: the url must not have a query or fragment; clients' query strings are forwarded as they are")
 	}
-	base, err := splitPath(u.EscapedPath())
+	base, err := upstream.SplitPath(u.EscapedPath())
 	if err != nil {
 		return nil, nil, fmt.Errorf("modal url: base path of %q: %v", raw, err)
 	}
@@ -74,7 +76,7 @@ func parsePrefix(field, prefix string) ([]string, error) {
 	if !strings.HasPrefix(prefix, "/") {
 		return nil, fmt.Errorf("modal %s: %q must start with /, e.g. /api", field, prefix)
 	}
-	segs, err := splitPath(prefix)
+	segs, err := upstream.SplitPath(prefix)
 	if err != nil {
 		return nil, fmt.Errorf("modal %s: %q: %v", field, prefix, err)
 	}

@@ -29,46 +29,6 @@ func TestEndpointURL(t *testing.T) {
 	}
 }
 
-func TestPathMapping(t *testing.T) {
-	replace := pathMapper{clientPrefix: []string{"api"}, upstreamBase: []string{"base", "api", "v1"}}
-	for in, want := range map[string]string{
-		"/api":                 "/base/api/v1",
-		"/api/":                "/base/api/v1/",
-		"/api/generate":        "/base/api/v1/generate",
-		"/%61pi/generate":      "/base/api/v1/generate",
-		"/api//jobs///x":       "/base/api/v1/jobs/x",
-		"/api/jobs/a%20b":      "/base/api/v1/jobs/a%20b",
-		"/api/jobs/..foo":      "/base/api/v1/jobs/..foo",
-		"/api/jobs/%E2%9C%93/": "/base/api/v1/jobs/%E2%9C%93/",
-	} {
-		path, raw, err := replace.Map(in)
-		got := raw
-		if got == "" {
-			got = path
-		}
-		if err != nil || got != want {
-			t.Errorf("Map(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "api", "/apis/x", "/x/api"} {
-		if _, _, err := replace.Map(in); err == nil {
-			t.Errorf("Map(%q): want an error", in)
-		}
-	}
-	whole := pathMapper{}
-	if path, _, err := whole.Map("/"); err != nil || path != "/" {
-		t.Errorf("Map(/) without prefix = %q, %v", path, err)
-	}
-	for up, want := range map[string]string{"/base/api/v1/generate": "/api/generate", "/base/api/v1": "/api"} {
-		if got, ok := replace.Unmap(up); !ok || got != want {
-			t.Errorf("Unmap(%q) = %q, %v; want %q", up, got, ok, want)
-		}
-	}
-	if _, ok := replace.Unmap("/other/api/v1/generate"); ok {
-		t.Error("Unmap of a path outside the base succeeded")
-	}
-}
-
 func TestSecretsFromFiles(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "multitalk-key")

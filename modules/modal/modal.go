@@ -89,7 +89,7 @@ type Handler struct {
 	TLSCA string `json:"tls_ca,omitempty"`
 
 	origin    *url.URL
-	paths     pathMapper
+	paths     upstream.PathMapper
 	injected  http.Header
 	transport *http.Transport
 	errors    *gwerror.Writer
@@ -175,7 +175,7 @@ func (h *Handler) provisionEndpoint() error {
 		return err
 	}
 	h.origin = origin
-	h.paths = pathMapper{clientPrefix: clientPrefix, upstreamBase: append(nonEmpty(base), nonEmpty(upstreamPrefix)...)}
+	h.paths = upstream.NewPathMapper(clientPrefix, append(append([]string(nil), base...), upstreamPrefix...))
 	return nil
 }
 

@@ -27,12 +27,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	start := h.now()
 	path, rawPath, err := h.paths.Map(r.URL.EscapedPath())
 	switch {
-	case errors.Is(err, errPrefixMismatch):
+	case errors.Is(err, upstream.ErrPrefixMismatch):
 		h.reject(w, r, outcomeNotFound, gwerror.Response{Type: gwerror.ResourceNotFound})
 		return nil
 	case err != nil:
 		h.reject(w, r, outcomeBadPath, gwerror.Response{Type: gwerror.BadRequestParameters,
-			Message: "Invalid request path: " + errUnsafePath.Error()})
+			Message: "Invalid request path: " + upstream.ErrUnsafePath.Error()})
 		return nil
 	}
 	if r.ContentLength > h.MaxBody {

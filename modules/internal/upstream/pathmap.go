@@ -1,4 +1,4 @@
-package modal
+package upstream
 
 import (
 	"errors"
@@ -6,13 +6,13 @@ import (
 	"strings"
 )
 
-// errUnsafePath rejects request paths that could step outside the
+// ErrUnsafePath rejects request paths that could step outside the
 // configured upstream path once some server along the way decodes them.
-var errUnsafePath = errors.New("path must not contain dot segments, encoded slashes or backslashes, or control characters")
+var ErrUnsafePath = errors.New("path must not contain dot segments, encoded slashes or backslashes, or control characters")
 
-// errPrefixMismatch means the request path is not under the configured
+// ErrPrefixMismatch means the request path is not under the configured
 // client-side prefix.
-var errPrefixMismatch = errors.New("path is not under the configured prefix")
+var ErrPrefixMismatch = errors.New("path is not under the configured prefix")
 
 // segment is one path segment, kept both as received (escaped, so %20 and
 // friends reach the upstream unchanged) and decoded (for comparisons).
@@ -21,12 +21,13 @@ type segment struct {
 	decoded string
 }
 
-// splitPath splits an escaped absolute path into checked segments. Empty
-// segments (from "//") are dropped; a trailing slash is kept as a final
-// empty segment. Dot segments, encoded "/" or "\", raw backslashes and
-// control characters are refused outright rather than normalised: a
-// request that tries them is not a request a client makes by accident.
-func splitPath(escaped string) ([]string, error) {
+// SplitPath splits an escaped absolute path into checked segments, in
+// their escaped form. Empty segments (from "//") are dropped; a trailing
+// slash is kept as a final empty segment. Dot segments, encoded "/" or
+// "\", raw backslashes and control characters are refused with
+// ErrUnsafePath rather than normalised: a request that tries them is not a
+// request a client makes by accident.
+func SplitPath(escaped string) ([]string, error) {
 	segs, err := parseSegments(escaped)
 	if err != nil {
 		return nil, err
@@ -43,7 +44,7 @@ func parseSegments(escaped string) ([]segment, error) {
 		return nil, nil
 	}
 	if escaped[0] != '/' {
-		return nil, errUnsafePath
+		return nil, ErrUnsafePath
 	}
 	segs := make([]segment, 0, strings.Count(escaped, "/"))
 	for rest := escaped[1:]; ; {
@@ -58,7 +59,7 @@ func parseSegments(escaped string) ([]segment, error) {
 		}
 		d, err := url.PathUnescape(p)
 		if err != nil || d == "." || d == ".." || strings.ContainsAny(d, "/\\") || hasControl(d) {
-			return nil, errUnsafePath
+			return nil, ErrUnsafePath
 		}
 		segs = append(segs, segment{escaped: p, decoded: d})
 		if !more {
@@ -77,25 +78,39 @@ func hasControl(s string) bool {
 	return false
 }
 
-// pathMapper maps a client request path onto the upstream: the part after
-// clientPrefix is appended to upstreamBase (the URL's base path followed by
-// the replacement prefix).
-type pathMapper struct {
+// PathMapper maps a client request path onto an upstream: the part after
+// the client prefix is appended to the upstream base path. It is the one
+// place where gpugate's upstream modules (modal, runpod) turn a client
+// path into an upstream path; the zero value maps every path onto "/".
+type PathMapper struct {
 	clientPrefix []string // escaped segments; empty = every path
-	upstreamBase []string // escaped segments
+	upstreamBase []string // escaped, non-empty segments
 }
 
-// Map returns the upstream path for a client request path (escaped form).
-// The result always starts with the configured upstream base: segments are
-// checked one by one, so nothing in the client path can climb out of it.
-func (m pathMapper) Map(escapedPath string) (path, rawPath string, err error) {
+// NewPathMapper returns a mapper that strips clientPrefix (escaped
+// segments as SplitPath returns them; nil for none; a trailing empty
+// segment, from "/api/", matches like "/api") and prepends upstreamBase
+// (escaped segments; empty ones are ignored).
+func NewPathMapper(clientPrefix, upstreamBase []string) PathMapper {
+	return PathMapper{
+		clientPrefix: append([]string(nil), clientPrefix...),
+		upstreamBase: nonEmpty(upstreamBase),
+	}
+}
+
+// Map returns the upstream path for a client request path (escaped form),
+// as the Path and RawPath of a url.URL (rawPath is "" when the path needs
+// no escaping). The result always starts with the configured upstream
+// base: segments are checked one by one, so nothing in the client path can
+// climb out of it. Errors are ErrUnsafePath and ErrPrefixMismatch.
+func (m PathMapper) Map(escapedPath string) (path, rawPath string, err error) {
 	segs, err := parseSegments(escapedPath)
 	if err != nil {
 		return "", "", err
 	}
 	rest, ok := m.trimPrefix(segs)
 	if !ok {
-		return "", "", errPrefixMismatch
+		return "", "", ErrPrefixMismatch
 	}
 	var b strings.Builder
 	b.Grow(len(escapedPath) + 32)
@@ -116,7 +131,7 @@ func (m pathMapper) Map(escapedPath string) (path, rawPath string, err error) {
 	}
 	decoded, err := url.PathUnescape(raw)
 	if err != nil {
-		return "", "", errUnsafePath
+		return "", "", ErrUnsafePath
 	}
 	if decoded == raw {
 		return decoded, "", nil
@@ -126,7 +141,7 @@ func (m pathMapper) Map(escapedPath string) (path, rawPath string, err error) {
 
 // trimPrefix removes the client prefix from segs, comparing decoded
 // segments so /api and /%61pi match alike.
-func (m pathMapper) trimPrefix(segs []segment) ([]segment, bool) {
+func (m PathMapper) trimPrefix(segs []segment) ([]segment, bool) {
 	if len(m.clientPrefix) == 0 {
 		return segs, true
 	}
@@ -149,7 +164,7 @@ func (m pathMapper) trimPrefix(segs []segment) ([]segment, bool) {
 // Unmap turns an upstream path back into the client-facing path, for
 // Location headers passed through to the client. ok is false when the path
 // is not under the upstream base.
-func (m pathMapper) Unmap(escapedPath string) (string, bool) {
+func (m PathMapper) Unmap(escapedPath string) (string, bool) {
 	segs, err := parseSegments(escapedPath)
 	if err != nil {
 		return "", false
