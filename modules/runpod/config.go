@@ -5,9 +5,12 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
 
 // Modes of the runpod handler.
@@ -67,14 +70,16 @@ func (h *Handler) validateConfig() error {
 	if h.APIKey == "" {
 		return fmt.Errorf("runpod: api_key is required; write e.g. `api_key {env.RUNPOD_API_KEY}` or `api_key {file./run/secrets/runpod}`")
 	}
-	if !isPlaceholder(h.APIKey) {
-		return fmt.Errorf("runpod: api_key must be a placeholder such as {env.RUNPOD_API_KEY} or {file./run/secrets/runpod}, never the key itself")
-	}
-	if err := checkBaseURL("base_url", h.BaseURL); err != nil {
+	if err := upstream.CheckSecretPlaceholder("runpod api_key", h.APIKey); err != nil {
 		return err
 	}
-	if err := checkBaseURL("serverless_url", h.ServerlessURL); err != nil {
-		return err
+	for _, u := range [...][2]string{{"base_url", h.BaseURL}, {"serverless_url", h.ServerlessURL}} {
+		if strings.Contains(u[1], "{") {
+			continue // checked once resolved, at provision time
+		}
+		if err := checkBaseURL(u[0], u[1]); err != nil {
+			return err
+		}
 	}
 	if h.Timeout < 0 || h.ConnectTimeout < 0 {
 		return fmt.Errorf("runpod: timeout and connect_timeout must be positive durations, e.g. `timeout 30s`")
@@ -120,21 +125,21 @@ func (h *Handler) validateConfig() error {
 }
 
 // checkBaseURL accepts an empty value (the default) or an absolute http(s)
-// URL without query or fragment.
+// URL without query or fragment, whose path has no dot segments or
+// encoded slashes.
 func checkBaseURL(name, raw string) error {
-	if raw == "" || isPlaceholder(raw) {
+	if raw == "" {
 		return nil
 	}
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
 		return fmt.Errorf("runpod: %s %q must be an absolute http(s) URL such as https://api.runpod.io/v2", name, raw)
 	}
+	if _, err := upstream.SplitPath(u.EscapedPath()); err != nil {
+		return fmt.Errorf("runpod: %s %q: %v", name, raw, err)
+	}
 	return nil
-}
-
-// isPlaceholder reports whether s is a single {…} placeholder.
-func isPlaceholder(s string) bool {
-	return len(s) > 2 && s[0] == '{' && s[len(s)-1] == '}'
 }
 
 // durationOr returns d, or def when d is zero.

@@ -148,8 +148,12 @@ func (h *Handler) checkCreate(c *v2Create, owner string) error {
 		if !envNamePattern.MatchString(k) {
 			return fieldErr(`field "env": %q is not a valid variable name`, k)
 		}
-		if owner != "" && h.OwnerTag == OwnerTagEnv && k == OwnerEnvName {
-			return fieldErr(`field "env": %s is set by the gateway`, OwnerEnvName)
+		// Any spelling of the owner variable is refused whenever ownership is
+		// on (with either tag, so that switching owner_tag later cannot hand
+		// pods to whoever a client named): the owner is read by its exact
+		// name, and no client may plant a look-alike.
+		if owner != "" && strings.EqualFold(k, OwnerEnvName) {
+			return fieldErr(`field "env": %s is set by the gateway (%q is refused in any spelling)`, OwnerEnvName, k)
 		}
 	}
 	for _, p := range c.Ports {

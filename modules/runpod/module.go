@@ -55,6 +55,7 @@ type Handler struct {
 
 	base       *url.URL
 	serverless *url.URL
+	basePaths  upstream.PathMapper // client path -> path under the target's base (api, serverless)
 	timeout    time.Duration
 	transport  *keyTransport
 	client     *http.Client
@@ -111,6 +112,11 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		return nil
 	}
+	baseSegments, err := upstream.SplitPath(target.EscapedPath())
+	if err != nil {
+		return fmt.Errorf("runpod: the path of %s: %v", target.Redacted(), err)
+	}
+	h.basePaths = upstream.NewPathMapper(nil, baseSegments)
 	h.proxy, err = newProxy(ctx, h.transport, target)
 	return err
 }

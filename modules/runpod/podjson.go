@@ -13,16 +13,25 @@ type podFields struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`
 	Status string `json:"status"`
-	Env    struct {
-		Owner string `json:"GPUGATE_OWNER"`
-	} `json:"env"`
+	// Env is the pod's env, decoded as a map so that the owner is read by
+	// its exact name: a struct tag would match keys case-insensitively
+	// (encoding/json), letting a pod created with env gpugate_owner=bob
+	// pass as bob's.
+	Env map[string]json.RawMessage `json:"env"`
+	// Owner is Env[OwnerEnvName] when it is a string, else "".
+	Owner string `json:"-"`
 }
 
 // parsePod reads the gateway's fields of a raw pod object.
 func parsePod(raw []byte) (podFields, error) {
 	var f podFields
-	err := json.Unmarshal(raw, &f)
-	return f, err
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return f, err
+	}
+	if v, ok := f.Env[OwnerEnvName]; ok && json.Unmarshal(v, &f.Owner) != nil {
+		f.Owner = "" // not a string: nobody's
+	}
+	return f, nil
 }
 
 // desiredStatus is what runpod-python clients read: CREATED while the pod

@@ -1,6 +1,7 @@
 package runpod
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -49,9 +50,25 @@ func hostPort(u *url.URL) string {
 }
 
 // serveAPI passes the request through to the v2 management API: the
-// route's path is appended to base_url's path.
+// route's path is appended to base_url's path through the shared
+// segment-checked mapper, so dot segments, encoded slashes and the like
+// are a 400 that never reaches RunPod.
 func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	return h.pass(w, r, next, h.base.Path+r.URL.Path)
+	path, rawPath, err := h.basePaths.Map(r.URL.EscapedPath())
+	if err != nil {
+		return h.rejectPath(w, r, err)
+	}
+	return h.pass(w, r, next, path, rawPath)
+}
+
+// rejectPath answers a client path the mapper refused: 400 for an unsafe
+// path (as modal does), 404 otherwise.
+func (h *Handler) rejectPath(w http.ResponseWriter, r *http.Request, err error) error {
+	if errors.Is(err, upstream.ErrUnsafePath) {
+		return h.reject(w, r, gwerror.Response{Type: gwerror.BadRequestParameters,
+			Message: "Invalid request path: " + upstream.ErrUnsafePath.Error()})
+	}
+	return h.reject(w, r, gwerror.Response{Type: gwerror.ResourceNotFound})
 }
 
 // serverlessOperations are the job API operations and whether they take a
@@ -62,9 +79,18 @@ var serverlessOperations = map[string]bool{
 }
 
 // serveServerless maps /jobs/<alias>/<operation>[/<job-id>] onto
-// <serverless_url>/<endpoint-id>/<operation>[/<job-id>].
+// <serverless_url>/<endpoint-id>/<operation>[/<job-id>]. The client path
+// goes through the shared segment checks (unsafe paths are a 400), and
+// every segment that reaches RunPod is a configured id or matches a fixed
+// pattern.
 func (h *Handler) serveServerless(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	parts, err := upstream.SplitPath(r.URL.EscapedPath())
+	if err != nil {
+		return h.rejectPath(w, r, err)
+	}
+	if n := len(parts); n > 0 && parts[n-1] == "" { // a trailing slash
+		parts = parts[:n-1]
+	}
 	if len(parts) < 3 || len(parts) > 4 || parts[0] != "jobs" {
 		return h.reject(w, r, gwerror.Response{Type: gwerror.ResourceNotFound})
 	}
@@ -76,16 +102,21 @@ func (h *Handler) serveServerless(w http.ResponseWriter, r *http.Request, next c
 	if !known || needsJob != (len(parts) == 4) || (needsJob && !endpointIDPattern.MatchString(parts[3])) {
 		return h.reject(w, r, gwerror.Response{Type: gwerror.ResourceNotFound})
 	}
-	return h.pass(w, r, next, h.serverless.Path+"/"+id+"/"+strings.Join(parts[2:], "/"))
+	path, rawPath, err := h.basePaths.Map("/" + id + "/" + strings.Join(parts[2:], "/"))
+	if err != nil {
+		return h.rejectPath(w, r, err)
+	}
+	return h.pass(w, r, next, path, rawPath)
 }
 
-// pass proxies r to upstreamPath on the target, mapping transport failures
-// and RunPod problem+json errors onto the gateway's error contract. The
-// transport (keyTransport) strips client credentials and injects the key.
-func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, upstreamPath string) error {
+// pass proxies r to the upstream path (as PathMapper.Map returns it) on the
+// target, mapping transport failures and RunPod problem+json errors onto
+// the gateway's error contract. The transport (keyTransport) strips client
+// credentials and injects the key.
+func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, path, rawPath string) error {
 	out := r.WithContext(r.Context()) // a shallow copy whose URL we may change
 	u := *r.URL
-	u.Path, u.RawPath = upstreamPath, ""
+	u.Path, u.RawPath = path, rawPath
 	out.URL = &u
 	cw := newErrorCapture(w)
 	err := h.proxy.ServeHTTP(cw, out, next)

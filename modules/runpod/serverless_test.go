@@ -58,7 +58,7 @@ func TestServerlessAliasesAndOperations(t *testing.T) {
 		t.Fatalf("retry of a completed job = %d %s", res.Code, res.Body)
 	}
 	sim.ResetRequests()
-	for _, path := range []string{"/jobs/other/run", "/jobs/echo/explode", "/jobs/echo/status", "/jobs/echo/run/x", "/ep-abc123/run", "/jobs/echo/status/..%2Fx"} {
+	for _, path := range []string{"/jobs/other/run", "/jobs/echo/explode", "/jobs/echo/status", "/jobs/echo/run/x", "/ep-abc123/run", "/jobs/echo/status/x.y"} {
 		if res := serve(t, h, "", "POST", path, `{"input":{}}`); res.Code != 404 {
 			t.Errorf("POST %s = %d, want 404", path, res.Code)
 		}
