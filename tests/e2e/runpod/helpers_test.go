@@ -59,9 +59,17 @@ func startStack(t *testing.T, simOpts runpodsim.Options, env map[string]string) 
 	return &stack{t: t, sim: sim, gw: gw}
 }
 
-// token returns a valid JWT for subject.
+// admin is the subject whose tokens carry the scope runpod:admin, which
+// runpod.Caddyfile requires for the v2 pass-through and purge-queue.
+const admin = "ops-admin"
+
+// token returns a valid JWT for subject (with scope runpod:admin for admin).
 func token(t testing.TB, subject string) string {
-	return testkit.SignHS256(t, jwtSecret, testkit.StandardClaims(subject, jwtIssuer, jwtAudience))
+	claims := testkit.StandardClaims(subject, jwtIssuer, jwtAudience)
+	if subject == admin {
+		claims["scope"] = "runpod:admin"
+	}
+	return testkit.SignHS256(t, jwtSecret, claims)
 }
 
 // reply is a gateway answer.

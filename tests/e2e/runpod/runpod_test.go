@@ -64,7 +64,7 @@ func TestClientCredentialsStripped(t *testing.T) {
 	extra := []string{"X-Api-Key", "client-api-key-123", "Cookie", "session=client-cookie-123"}
 	s.call("alice", "GET", "/pods", "", extra...)
 	s.call("alice", "POST", "/pods", createBody, extra...)
-	s.call("alice", "GET", "/runpod/v2/pods", "", extra...)
+	s.call(admin, "GET", "/runpod/v2/pods", "", extra...)
 	s.call("alice", "POST", "/jobs/video/run", `{"input":{"prompt":"x"}}`, extra...)
 	reqs := s.sim.Requests()
 	if len(reqs) < 4 {
@@ -156,7 +156,7 @@ func TestUpstreamFailureMapping(t *testing.T) {
 	for _, c := range cases {
 		for _, path := range []string{"/pods", "/runpod/v2/pods"} {
 			s.sim.InjectFault(c.fault)
-			r := s.call("alice", "GET", path, "")
+			r := s.call(admin, "GET", path, "")
 			if r.code != c.code || r.message(t) != c.message || r.header.Get("Retry-After") != c.retryAfter {
 				t.Errorf("%s on %s = %d %s Retry-After %q, want %d %q %q", c.name, path, r.code, r.body, r.header.Get("Retry-After"), c.code, c.message, c.retryAfter)
 			}
@@ -172,7 +172,7 @@ func TestUnreachableRunPod(t *testing.T) {
 	s := startStack(t, fastPods, nil)
 	s.sim.Close()
 	for _, path := range []string{"/pods", "/runpod/v2/pods", "/jobs/video/health"} {
-		if r := s.call("alice", "GET", path, ""); r.code != 502 || r.message(t) != "Bad Gateway" {
+		if r := s.call(admin, "GET", path, ""); r.code != 502 || r.message(t) != "Bad Gateway" {
 			t.Errorf("GET %s with RunPod down = %d %s", path, r.code, r.body)
 		}
 	}
