@@ -35,6 +35,12 @@ type Options struct {
 	RateLimitPerMinute int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// RecordLimit is how many requests Requests keeps (the newest); 0 means
+	// DefaultRecordLimit, a negative value records none.
+	RecordLimit int
+	// RecordBodyLimit is how many bytes of each request body are recorded;
+	// 0 means DefaultRecordBodyLimit, a negative value records no body.
+	RecordBodyLimit int
 }
 
 // Server is a simulated RunPod. Create it with New and serve it with any
@@ -46,7 +52,7 @@ type Server struct {
 	pods     map[string]*pod
 	podOrder []string
 	jobs     map[string]*job
-	requests []Request
+	requests recorder
 	faults   []*Fault
 	window   rateWindow
 	nextID   int
@@ -60,7 +66,8 @@ func New(opts Options) *Server {
 	if opts.LogLines <= 0 {
 		opts.LogLines = 3
 	}
-	return &Server{opts: opts, pods: map[string]*pod{}, jobs: map[string]*job{}}
+	return &Server{opts: opts, pods: map[string]*pod{}, jobs: map[string]*job{},
+		requests: newRecorder(opts.RecordLimit, opts.RecordBodyLimit)}
 }
 
 func (s *Server) now() time.Time {
@@ -83,7 +90,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+	s.requests.add(Request{Method: r.Method, Host: r.Host, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
 		Header: r.Header.Clone(), Body: body})
 	s.mu.Unlock()
 	if len(body) > maxBody {

@@ -143,3 +143,39 @@ func TestServerlessStreamAndRetry(t *testing.T) {
 		t.Fatalf("GET run = %d, want 405", code)
 	}
 }
+
+func TestRecorderIsBounded(t *testing.T) {
+	sim := Start(t, Options{APIKey: "k", RecordLimit: 3, RecordBodyLimit: 8})
+	for i := range 5 {
+		call(t, sim, "k", "POST", "/v2/pods/p"+string(rune('0'+i))+"/action", strings.Repeat("x", 100))
+	}
+	reqs := sim.Requests()
+	if len(reqs) != 3 || reqs[0].Path != "/v2/pods/p2/action" || reqs[2].Path != "/v2/pods/p4/action" {
+		t.Fatalf("kept %d requests: %+v", len(reqs), reqs)
+	}
+	for _, r := range reqs {
+		if string(r.Body) != "xxxxxxxx" || !r.BodyTruncated || cap(r.Body) > 64 {
+			t.Fatalf("body %q (cap %d) truncated=%v", r.Body, cap(r.Body), r.BodyTruncated)
+		}
+	}
+	if d := sim.DroppedRequests(); d != 2 {
+		t.Fatalf("dropped %d, want 2", d)
+	}
+	call(t, sim, "k", "GET", "/v2/pods", "")
+	if r := sim.Requests(); len(r) != 3 || r[2].Path != "/v2/pods" || r[2].BodyTruncated {
+		t.Fatalf("after wrap: %+v", r)
+	}
+	sim.ResetRequests()
+	if len(sim.Requests()) != 0 || sim.DroppedRequests() != 0 {
+		t.Fatal("reset kept requests")
+	}
+
+	none := Start(t, Options{APIKey: "k", RecordLimit: -1})
+	call(t, none, "k", "GET", "/v2/pods", "")
+	if len(none.Requests()) != 0 || none.DroppedRequests() != 1 {
+		t.Fatal("RecordLimit -1 recorded a request")
+	}
+	if d := New(Options{}).requests; d.limit != DefaultRecordLimit || d.bodyLimit != DefaultRecordBodyLimit {
+		t.Fatalf("defaults %d %d", d.limit, d.bodyLimit)
+	}
+}

@@ -30,6 +30,8 @@ func main() {
 	queue := flag.Duration("queue-delay", time.Second, "time a job stays IN_QUEUE")
 	run := flag.Duration("run-delay", 3*time.Second, "time a job stays IN_PROGRESS")
 	rate := flag.Int("rate-limit", 0, "requests per minute before 429 (0: unlimited)")
+	record := flag.Int("record-limit", runpodsim.DefaultRecordLimit, "newest requests kept in memory (-1: none)")
+	recordBody := flag.Int("record-body-limit", runpodsim.DefaultRecordBodyLimit, "bytes of each recorded request body (-1: none)")
 	flag.Parse()
 	key := os.Getenv("RUNPOD_API_KEY")
 	if key == "" {
@@ -37,7 +39,7 @@ func main() {
 	}
 	sim := runpodsim.New(runpodsim.Options{APIKey: key, ProvisionDelay: *provision, StartDelay: *start,
 		Endpoints: strings.Split(*endpoints, ","), QueueDelay: *queue, RunDelay: *run,
-		RateLimitPerMinute: *rate, LogInterval: 500 * time.Millisecond})
+		RateLimitPerMinute: *rate, LogInterval: 500 * time.Millisecond, RecordLimit: *record, RecordBodyLimit: *recordBody})
 	srv := &http.Server{Addr: *addr, Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
