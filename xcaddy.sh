@@ -47,8 +47,16 @@ source_hash() {
 build() {
 	mkdir -p "$root/bin"
 	# One build at a time: parallel test packages and developers share bin/.
+	# The lock is released on return, so processes started later (tests that
+	# run ./xcaddy.sh themselves) do not inherit it.
 	exec 9>"$root/bin/.build.lock"
 	flock 9
+	build_locked # on failure, set -e exits and the lock goes with the process
+	flock -u 9
+	exec 9>&-
+}
+
+build_locked() {
 	local want
 	want=$(source_hash)
 	if [ -x "$bin" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
