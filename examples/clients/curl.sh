@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# curl examples against a running gpugate. Run the quickstart first
-# (./xcaddy.sh run); these use its local CA and development secret.
+# curl calls against the quickstart (./xcaddy.sh run): a 401, a development
+# token, a 200, a 403 for a missing scope, then an API key of the free usage
+# plan with its RateLimit headers. Uses the quickstart's local CA.
 set -euo pipefail
 URL=${GPUGATE_URL:-https://localhost:8443}
 CA=${GPUGATE_CA:-$HOME/.local/share/caddy/pki/authorities/local/root.crt}
 BIN=${GPUGATE_BIN:-./bin/gpugate}
-
-# A development token signed with the quickstart's HS256 secret.
-TOKEN=$("$BIN" jwt-token --secret-env GPUGATE_JWT_SECRET --sub alice --ttl 1h)
+ADMIN=${GPUGATE_ADMIN:-localhost:2019}
+# The development secret ./xcaddy.sh run gives the quickstart when none is set.
+export GPUGATE_JWT_SECRET=${GPUGATE_JWT_SECRET:-gpugate-dev-only-secret-do-not-use-in-production}
+c() { curl -sS --cacert "$CA" "$@"; echo; }
 
 echo "# no token -> 401 with WWW-Authenticate"
-curl -sS --cacert "$CA" -i "$URL/" | sed -n '1p;/^www-authenticate/Ip;$p'
+c -i "$URL/pods"
 
-echo "# with a token -> 200 from the upstream"
-curl -sS --cacert "$CA" -H "Authorization: Bearer $TOKEN" "$URL/"; echo
+echo "# a development token with the pods:read scope -> 200 from the demo upstream"
+TOKEN=$("$BIN" jwt-token --sub alice --scope pods:read --ttl 1h)
+c "$URL/pods" -H "Authorization: Bearer $TOKEN"
 
-echo "# API key + usage plan (gateway.Caddyfile): watch RateLimit headers, then a 429 with Retry-After"
-# curl -sS --cacert "$CA" -i -H "X-Api-Key: $GPUGATE_API_KEY" "$URL/api/v1/jobs/123"
+echo "# a token without the scope -> 403 insufficient_scope"
+c -i "$URL/pods" -H "Authorization: Bearer $("$BIN" jwt-token --sub bob --ttl 5m)"
 
-echo "# CORS preflight, answered at the gateway"
-# curl -sS --cacert "$CA" -i -X OPTIONS -H "Origin: https://app.example.com" \
-#   -H "Access-Control-Request-Method: POST" "$URL/api/v1/generate"
+echo "# an API key of the free plan (shown once), then /api/* with token + key"
+KEY=$("$BIN" usage-plans keys create --name curl-demo --plan free --address "$ADMIN" |
+	sed -n 's/.*"value": *"\([^"]*\)".*/\1/p')
+c -i "$URL/api/hello" -H "Authorization: Bearer $TOKEN" -H "X-Api-Key: $KEY"
+
+echo "# usage of the free plan, in API Gateway's get-usage shape"
+"$BIN" usage-plans usage --plan free --address "$ADMIN"

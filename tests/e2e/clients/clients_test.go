@@ -176,3 +176,30 @@ func assertMappedGenerate(t *testing.T, sim *modalsim.Server, wantSteps float64)
 		}
 	}
 }
+
+// TestCurlExamples runs examples/clients/curl.sh against the quickstart and
+// checks each call answered as the script's comments say.
+func TestCurlExamples(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		testkit.RequireDependency(t, "curl", err)
+	}
+	gw := testkit.StartGateway(t, "caddyfiles/quickstart.Caddyfile", testkit.GatewayOptions{Env: map[string]string{
+		"GPUGATE_JWT_SECRET":    jwtSecret,
+		"GPUGATE_DEMO_UPSTREAM": testkit.FreeAddr(t),
+	}})
+	out := run(t, []string{
+		"GPUGATE_URL=" + gw.URL, "GPUGATE_CA=" + gw.RootCAPath(), "GPUGATE_BIN=" + testkit.Binary(t),
+		"GPUGATE_ADMIN=" + gw.AdminAddr, "GPUGATE_JWT_SECRET=" + jwtSecret,
+	}, "bash", filepath.FromSlash("examples/clients/curl.sh"))
+	for _, want := range []string{
+		"HTTP/2 401", `{"message":"Unauthorized"}`,
+		`"user_id":"alice"`,
+		"HTTP/2 403", `error="insufficient_scope"`,
+		"HTTP/2 200", "ratelimit-policy:", `"api_key":""`,
+		`"values"`,
+	} {
+		if !strings.Contains(strings.ToLower(out), strings.ToLower(want)) {
+			t.Errorf("curl.sh output lacks %q:\n%s", want, out)
+		}
+	}
+}
