@@ -207,3 +207,43 @@ func TestAdminImportCSV(t *testing.T) {
 		t.Fatal("a CSV without a Key column must fail")
 	}
 }
+
+// TestImportCSVRefusesMalformedRows: Enabled is true or false (any case);
+// anything else, a truncated row, a short key or a long name is a 400
+// naming the row, and nothing is created, not even the good rows before.
+func TestImportCSVRefusesMalformedRows(t *testing.T) {
+	const head = "Name,Key,Description,Enabled,UsagePlanIds\n"
+	good := "ok,OKOKOKOKOKOKOKOKOKOKOKOKOK,x,TRUE,basic\n"
+	cases := []struct{ name, rows, want string }{
+		{"no", "a,AAAAAAAAAAAAAAAAAAAAAAAAA,x,no,basic\n", "row 3 (a): Enabled must be true or false"},
+		{"zero", "b,BBBBBBBBBBBBBBBBBBBBBBBBB,x,0,basic\n", "row 3 (b): Enabled"},
+		{"typo", "c,CCCCCCCCCCCCCCCCCCCCCCCCC,x,flase,basic\n", "row 3 (c): Enabled"},
+		{"empty", "e,EEEEEEEEEEEEEEEEEEEEEEEEE,x,,basic\n", "row 3 (e): Enabled"},
+		{"truncated", "d,DDDDDDDDDDDDDDDDDDDDDDDDD\n", "row 3 (d)"},
+		{"short key", "s,short,x,true,basic\n", "row 3 (s): a key value must have at least 20"},
+		{"long name", strings.Repeat("n", 129) + ",NNNNNNNNNNNNNNNNNNNNNNNNN,x,true,basic\n", "row 3: Name is required"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			app := newApp(t, &App{Plans: basicPlans()}, newClock(noon))
+			res, err := app.ImportCSV(context.Background(), strings.NewReader(head+good+c.rows), "basic")
+			if !errors.Is(err, errBadRequest) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("import: %v, want a bad request with %q", err, c.want)
+			}
+			if len(res.Imported) != 0 {
+				t.Fatalf("imported %d keys from a file with a bad row", len(res.Imported))
+			}
+			if keys, _ := app.ListKeys(context.Background()); len(keys) != 0 {
+				t.Fatalf("keys created before the bad row was found: %d", len(keys))
+			}
+		})
+	}
+	app := newApp(t, &App{Plans: basicPlans()}, newClock(noon))
+	if _, err := app.ImportCSV(context.Background(), strings.NewReader("Name,Key,UsagePlanIds\nx,XXXXXXXXXXXXXXXXXXXXXXXX,basic\n"), ""); err == nil || !strings.Contains(err.Error(), "no enabled column") {
+		t.Fatalf("a CSV without an Enabled column: %v", err)
+	}
+	res, err := app.ImportCSV(context.Background(), strings.NewReader(head+"f,FFFFFFFFFFFFFFFFFFFFFFFFF,x,False,basic\n"), "")
+	if err != nil || len(res.Imported) != 1 || res.Imported[0].Enabled {
+		t.Fatalf("Enabled False (any case) imports a disabled key: %+v %v", res, err)
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
 	"github.com/gpugate/gpugate/modules/gwerror"
@@ -55,7 +57,7 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 	req := store.Request{KeyID: key.ID, Plan: plan.name, Throttle: plan.throttle, Quota: plan.quota,
 		Concurrency: plan.concurrency, Cost: cost, Now: a.now()}
 	for _, o := range plan.overrides {
-		if (o.method == "*" || o.method == r.Method) && o.path.Match(r) {
+		if (o.method == "*" || o.method == r.Method) && matchPathOrSlash(o.path, r) {
 			req.Bucket, req.Throttle = o.bucket, o.throttle
 			break
 		}
@@ -81,6 +83,32 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 		}}
 	}
 	return v
+}
+
+// matchPathOrSlash matches like Caddy's path matcher, treating /x and /x/
+// alike, so a throttle override for POST /api/generate also covers POST
+// /api/generate/ (most upstream routers serve both).
+func matchPathOrSlash(m caddyhttp.MatchPath, r *http.Request) bool {
+	if m.Match(r) {
+		return true
+	}
+	p := r.URL.Path
+	if p == "" || p == "/" {
+		return false
+	}
+	u := *r.URL
+	if strings.HasSuffix(p, "/") {
+		u.Path = strings.TrimRight(p, "/")
+		u.RawPath = strings.TrimRight(u.RawPath, "/")
+	} else {
+		u.Path = p + "/"
+		if u.RawPath != "" {
+			u.RawPath += "/"
+		}
+	}
+	r2 := *r
+	r2.URL = &u
+	return m.Match(&r2)
 }
 
 // lookupKey finds a configured key, then a stored one.

@@ -150,6 +150,11 @@ func (a *App) validateConfig() error {
 		if (k.Hash == "") == (k.Value == "") {
 			return fmt.Errorf("usage_plans: key %s: write exactly one of hash sha256:<hex> or value {env.NAME}", k.Name)
 		}
+		if k.Value != "" {
+			if err := upstream.CheckSecretPlaceholder("usage_plans: key "+k.Name+" value", k.Value); err != nil {
+				return fmt.Errorf("%w (or write hash sha256:<hex>)", err)
+			}
+		}
 		if k.Hash != "" && !hashPattern.MatchString(k.Hash) {
 			return fmt.Errorf("usage_plans: key %s: hash must be sha256: followed by 64 lower-case hex digits", k.Name)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/gpugate/gpugate/modules/internal/upstream"
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
 
@@ -33,7 +34,7 @@ func init() {
 //	        concurrency <n>
 //	    }
 //	    key <name> {
-//	        hash sha256:<hex> | value <plaintext or {env.X}>
+//	        hash sha256:<hex> | value {env.X} | value {file./path}
 //	        plans <plan>...
 //	        disabled
 //	    }
@@ -218,6 +219,9 @@ func parseKey(d *caddyfile.Dispenser, app *App) error {
 				return d.Err("usage_plans: write value {env.NAME} (a placeholder keeps the key out of the config)")
 			}
 			k.Value = d.Val()
+			if err := upstream.CheckSecretPlaceholder("usage_plans: key "+k.Name+" value", k.Value); err != nil {
+				return d.Err(err.Error() + " (or write hash sha256:<hex>)")
+			}
 		case "plans":
 			k.Plans = d.RemainingArgs()
 			if len(k.Plans) == 0 {

@@ -51,7 +51,9 @@ func TestAdaptErrors(t *testing.T) {
 		{"key no plans", global("plan a {\n concurrency 1\n}\nkey k {\n hash sha256:" + strings.Repeat("a", 64) + "\n}"), []string{"key k has no plans", "plans basic"}},
 		{"key unknown plan", global("plan a {\n concurrency 1\n}\nkey k {\n value {env.K}\n plans b\n}"), []string{`unknown plan "b"`, "declared plans: a"}},
 		{"key bad hash", global("plan a {\n concurrency 1\n}\nkey k {\n hash md5:abc\n plans a\n}"), []string{"sha256: followed by 64"}},
-		{"key hash and value", global("plan a {\n concurrency 1\n}\nkey k {\n hash sha256:" + strings.Repeat("a", 64) + "\n value x\n plans a\n}"), []string{"exactly one of hash"}},
+		{"key hash and value", global("plan a {\n concurrency 1\n}\nkey k {\n hash sha256:" + strings.Repeat("a", 64) + "\n value {env.K}\n plans a\n}"), []string{"exactly one of hash"}},
+		{"key literal value", global("plan a {\n concurrency 1\n}\nkey p {\n value gpg_PLAINTEXTSECRETKEY1234567890\n plans a\n}"), []string{"usage_plans: key p value", "{env.NAME}", "never literally"}},
+		{"key value env prefix", global("plan a {\n concurrency 1\n}\nkey p {\n value {$HOME}x\n plans a\n}"), []string{"usage_plans: key p value", "placeholder"}},
 		{"directive without plans", site("usage_plan"), []string{"usage_plan: name at least one plan"}},
 		{"directive unknown plan", site("usage_plan gold"), []string{`usage_plan: unknown plan "gold"`, "declared: basic"}},
 		{"directive without global", ":8080 {\n usage_plan basic\n}", []string{"usage_plan: no usage plans are configured", "usage_plans {"}},
@@ -76,5 +78,19 @@ func TestAdaptKeepsSecretPlaceholder(t *testing.T) {
 	}
 	if bytes.Contains(out, []byte("supersecret")) || !bytes.Contains(out, []byte("{env.PARTNER_KEY}")) {
 		t.Fatalf("adapted JSON must keep the placeholder, not the secret:\n%s", out)
+	}
+}
+
+// TestValidateRefusesLiteralKeyValue: JSON config (not from a Caddyfile)
+// with a literal key value fails at validate too, without echoing it.
+func TestValidateRefusesLiteralKeyValue(t *testing.T) {
+	app := &App{Store: "memory://lit", Plans: basicPlans(), Keys: []StaticKey{{Name: "p", Value: "gpg_PLAINTEXTSECRETKEY1234567890", Plans: []string{"basic"}}}}
+	err := app.Validate()
+	if err == nil || !strings.Contains(err.Error(), "{env.NAME}") || strings.Contains(err.Error(), "PLAINTEXT") {
+		t.Fatalf("validate with a literal key value: %v", err)
+	}
+	app.Keys[0].Value = "{file./run/secrets/partner}"
+	if err := app.Validate(); err != nil {
+		t.Fatalf("a {file.*} placeholder is fine: %v", err)
 	}
 }

@@ -29,7 +29,7 @@ const maxImportRows = 10000
 
 // ImportCSV imports keys from an API Gateway CSV export with the columns
 // Name,Key,Description,Enabled,UsagePlanIds (header row required, columns
-// in any order). UsagePlanIds name gpugate plans, separated by ',', ';' or
+// in any order; Enabled is true or false in any case). UsagePlanIds name gpugate plans, separated by ',', ';' or
 // spaces; plan, when non-empty, replaces them for every row. Every row is
 // checked before any key is created.
 func (a *App) ImportCSV(ctx context.Context, r io.Reader, plan string) (ImportResult, error) {
@@ -44,7 +44,7 @@ func (a *App) ImportCSV(ctx context.Context, r io.Reader, plan string) (ImportRe
 	for i, h := range header {
 		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
 	}
-	for _, need := range []string{"name", "key"} {
+	for _, need := range []string{"name", "key", "enabled"} {
 		if _, ok := col[need]; !ok {
 			return ImportResult{}, badRequest("the CSV has no %s column (want Name,Key,Description,Enabled,UsagePlanIds)", need)
 		}
@@ -69,8 +69,22 @@ func (a *App) ImportCSV(ctx context.Context, r io.Reader, plan string) (ImportRe
 			return ImportResult{}, badRequest("at most %d keys per import", maxImportRows)
 		}
 		nk := NewKey{Name: field(rec, "name"), Description: field(rec, "description"), Value: field(rec, "key")}
-		enabled := !strings.EqualFold(field(rec, "enabled"), "false")
+		if len(rec) != len(header) {
+			return ImportResult{}, badRequest("CSV row %d (%s): %d fields, the header has %d", line, nk.Name, len(rec), len(header))
+		}
+		var enabled bool
+		switch en := field(rec, "enabled"); {
+		case strings.EqualFold(en, "true"):
+			enabled = true
+		case strings.EqualFold(en, "false"):
+			enabled = false
+		default:
+			return ImportResult{}, badRequest("CSV row %d (%s): Enabled must be true or false", line, nk.Name)
+		}
 		nk.Enabled = &enabled
+		if nk.Name == "" || len(nk.Name) > maxKeyNameLen {
+			return ImportResult{}, badRequest("CSV row %d: Name is required (at most %d characters)", line, maxKeyNameLen)
+		}
 		if plan != "" {
 			nk.Plans = []string{plan}
 		} else {
@@ -78,6 +92,9 @@ func (a *App) ImportCSV(ctx context.Context, r io.Reader, plan string) (ImportRe
 		}
 		if nk.Value == "" {
 			return ImportResult{}, badRequest("CSV row %d (%s): the Key column is empty", line, nk.Name)
+		}
+		if len(nk.Value) < minImportedKeyLen {
+			return ImportResult{}, badRequest("CSV row %d (%s): a key value must have at least %d characters", line, nk.Name, minImportedKeyLen)
 		}
 		if err := a.checkPlans(nk.Plans); err != nil {
 			return ImportResult{}, badRequest("CSV row %d (%s): %v (pass plan=<name> to import into one plan)", line, nk.Name, reason(err))

@@ -298,3 +298,38 @@ func TestRejectedRequestKeepsKeyPlaceholdersForLogs(t *testing.T) {
 		t.Fatalf("unknown key: key id placeholder %q", id)
 	}
 }
+
+// TestOverrideMatchesTrailingSlash: POST /generate/ (and //generate/,
+// /GENERATE) shares the POST /generate override's bucket instead of
+// escaping to the plan's looser default throttle.
+func TestOverrideMatchesTrailingSlash(t *testing.T) {
+	plans := map[string]*Plan{"basic": {Throttle: &store.Throttle{Rate: 100, Burst: 100},
+		ThrottleOverrides: []ThrottleOverride{
+			{Method: "POST", Path: "/generate", Throttle: store.Throttle{Rate: 1, Burst: 1}},
+			{Method: "POST", Path: "/jobs/", Throttle: store.Throttle{Rate: 1, Burst: 1}},
+		}}}
+	f := newFixture(t, plans)
+	h := newHandler(t, f.app, &Handler{Plans: []string{"basic"}})
+	post := func(path string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, path, nil)
+		r.Header.Set("X-Api-Key", f.key)
+		return r
+	}
+	if res := do(t, h, post("/generate"), nil); res.status != http.StatusOK {
+		t.Fatalf("first POST /generate: %d", res.status)
+	}
+	for _, p := range []string{"/generate/", "/generate//", "/GENERATE/", "/generate"} {
+		if res := do(t, h, post(p), nil); res.status != http.StatusTooManyRequests {
+			t.Fatalf("POST %s must share the override's bucket (rate 1 burst 1): %d", p, res.status)
+		}
+	}
+	if res := do(t, h, post("/jobs"), nil); res.status != http.StatusOK {
+		t.Fatalf("first POST /jobs: %d", res.status)
+	}
+	if res := do(t, h, post("/jobs/"), nil); res.status != http.StatusTooManyRequests {
+		t.Fatalf("POST /jobs/ after POST /jobs under the /jobs/ override: %d", res.status)
+	}
+	if res := do(t, h, post("/generated"), nil); res.status != http.StatusOK {
+		t.Fatalf("POST /generated is another path: %d", res.status)
+	}
+}

@@ -44,6 +44,12 @@ type NewKey struct {
 	Value string `json:"value,omitempty"`
 }
 
+// Limits of a key creation request.
+const (
+	maxKeyNameLen     = 128
+	minImportedKeyLen = 20
+)
+
 // errBadRequest marks client mistakes in admin requests.
 var errBadRequest = errors.New("bad request")
 
@@ -80,8 +86,8 @@ func (a *App) checkPlans(plans []string) error {
 // value, the only time the value is shown.
 func (a *App) CreateKey(ctx context.Context, nk NewKey) (KeyView, error) {
 	nk.Name = strings.TrimSpace(nk.Name)
-	if nk.Name == "" || len(nk.Name) > 128 {
-		return KeyView{}, badRequest("name is required (at most 128 characters)")
+	if nk.Name == "" || len(nk.Name) > maxKeyNameLen {
+		return KeyView{}, badRequest("name is required (at most %d characters)", maxKeyNameLen)
 	}
 	if err := a.checkPlans(nk.Plans); err != nil {
 		return KeyView{}, err
@@ -93,8 +99,8 @@ func (a *App) CreateKey(ctx context.Context, nk NewKey) (KeyView, error) {
 			return KeyView{}, err
 		}
 		value = v
-	} else if len(value) < 20 {
-		return KeyView{}, badRequest("an imported key value must have at least 20 characters")
+	} else if len(value) < minImportedKeyLen {
+		return KeyView{}, badRequest("an imported key value must have at least %d characters", minImportedKeyLen)
 	}
 	hash := HashKey(value)
 	if _, ok := a.static[hash]; ok {

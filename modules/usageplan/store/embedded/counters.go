@@ -134,22 +134,28 @@ func (c *counters) Refund(_ context.Context, ch store.Charge) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	win := windowID{ch.KeyID, ch.Plan, ch.Window.Unix()}
-	used := c.windows[win] - ch.Cost
-	if used < 0 {
-		used = 0
-	}
+	used := refunded(c.windows[win], ch.Cost)
 	c.windows[win] = used
 	c.dirtyW[win] = struct{}{}
 	did := dayID{ch.KeyID, ch.Plan, ch.Day.Unix()}
 	rec := c.days[did]
-	rec.Used -= ch.Cost
-	if rec.Used < 0 {
-		rec.Used = 0
-	}
+	rec.Used = refunded(rec.Used, ch.Cost)
 	rec.Remaining = ch.Limit - used
 	c.days[did] = rec
 	c.dirtyD[did] = struct{}{}
 	return nil
+}
+
+// refunded is used after giving cost back. A refund never takes a count
+// that was at least 0 below 0 (a charge from before a reset), but a count
+// that an admin's quota extension made negative stays as it is less the
+// cost: clamping it would erase the extension.
+func refunded(used, cost int64) int64 {
+	after := used - cost
+	if after < 0 && used >= 0 {
+		return 0
+	}
+	return after
 }
 
 // Usage implements store.Limiter.

@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("ThrottleBurstRefill", func(t *testing.T) { testThrottle(t, newStore(t)) })
 	t.Run("QuotaCostWindowEdge", func(t *testing.T) { testQuota(t, newStore(t)) })
 	t.Run("Refund", func(t *testing.T) { testRefund(t, newStore(t)) })
+	t.Run("RefundKeepsExtension", func(t *testing.T) { testRefundKeepsExtension(t, newStore(t)) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newStore(t)) })
 	t.Run("ThrottledChargesNothing", func(t *testing.T) { testNoChargeOnReject(t, newStore(t)) })
 	t.Run("UsageAndQuotaChange", func(t *testing.T) { testUsage(t, newStore(t)) })
@@ -121,6 +122,50 @@ func testRefund(t *testing.T, s store.Store) {
 	}
 	if len(days) != 1 || days[0].Used != 10 || days[0].Remaining != 0 {
 		t.Fatalf("usage after refund and re-charge: %+v, want used 10 remaining 0", days)
+	}
+}
+
+// testRefundKeepsExtension: a refund after an admin's quota extension
+// gives back exactly the refunded units (the window's count is negative
+// and must not be clamped at 0), while a refund of a charge from before a
+// reset does not take the count below 0.
+func testRefundKeepsExtension(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	q := store.Quota{Limit: 10, Period: store.Day}
+	req := store.Request{KeyID: "k1", Plan: "p", Quota: &q, Cost: 1, Now: Start}
+	for range 3 {
+		decide(t, s, req)
+	}
+	rem, err := s.ChangeQuota(ctx, store.QuotaChange{KeyID: "k1", Plan: "p", Quota: q, Now: Start, Extend: 10})
+	if err != nil || rem != 17 {
+		t.Fatalf("extend: %d %v, want 17", rem, err)
+	}
+	d := decide(t, s, req)
+	if d.QuotaRemaining != 16 {
+		t.Fatalf("after one more call: remaining %d, want 16", d.QuotaRemaining)
+	}
+	if err := s.Refund(ctx, d.Charge); err != nil {
+		t.Fatal(err)
+	}
+	free := req
+	free.Cost = 0
+	if d := decide(t, s, free); d.QuotaRemaining != 17 {
+		t.Fatalf("after refunding that call: remaining %d, want 17 (the refund erased the extension)", d.QuotaRemaining)
+	}
+	// A charge from before a reset: refunding it leaves the full quota,
+	// not more.
+	other := req
+	other.KeyID = "k2"
+	c := decide(t, s, other)
+	if _, err := s.ChangeQuota(ctx, store.QuotaChange{KeyID: "k2", Plan: "p", Quota: q, Now: Start, Reset: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Refund(ctx, c.Charge); err != nil {
+		t.Fatal(err)
+	}
+	free.KeyID = "k2"
+	if d := decide(t, s, free); d.QuotaRemaining != 10 {
+		t.Fatalf("refund after a reset: remaining %d, want 10", d.QuotaRemaining)
 	}
 }
 
