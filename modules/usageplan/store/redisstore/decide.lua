@@ -1,21 +1,39 @@
 -- One admission decision: GCRA throttle, quota window and concurrency lease,
--- checked together and charged only when all three admit.
--- KEYS[1] throttle tat   KEYS[2] quota window   KEYS[3] day usage hash
--- KEYS[4] lease zset
--- ARGV[1] now (µs)          ARGV[2] throttle interval (µs, 0 = none)
+-- checked together and charged only when all three admit. The time is the
+-- Redis server's (see clock.lua), so instance clocks do not matter.
+-- KEYS[1] throttle tat          KEYS[2] quota window key prefix (+ start s)
+-- KEYS[3] day usage key prefix (+ YYYYMMDD)   KEYS[4] lease zset
+-- KEYS[5] decision marker (undo.lua)
+-- ARGV[1] now (µs; 0 = Redis TIME)   ARGV[2] throttle interval (µs, 0 = none)
 -- ARGV[3] burst             ARGV[4] quota limit (-1 = none)
--- ARGV[5] cost              ARGV[6] quota window end (µs)
--- ARGV[7] day ttl (s)       ARGV[8] concurrency limit (0 = none)
--- ARGV[9] lease id          ARGV[10] lease ttl (µs)
--- Returns {outcome, retry_us, throttle_tat_us, quota_used}; outcome 0
--- admitted, 1 throttled, 2 quota exceeded, 3 concurrency limited.
-local now = tonumber(ARGV[1])
+-- ARGV[5] cost              ARGV[6] quota period (day, week, month)
+-- ARGV[7] quota offset (µs) ARGV[8] day ttl (s)
+-- ARGV[9] concurrency limit (0 = none)
+-- ARGV[10] decision id (lease member; '' = none)
+-- ARGV[11] lease ttl (µs)   ARGV[12] decision marker ttl (ms)
+-- The keys of the window and the day are built here from the prefixes
+-- (same hash tag, so the same Redis Cluster slot).
+-- Returns {outcome, retry_us, throttle_tat_us, quota_used, now_us,
+-- window_start_us, window_end_us, utc_day_us}; outcome 0 admitted,
+-- 1 throttled, 2 quota exceeded, 3 concurrency limited, 4 undone before it
+-- ran (the client gave up and undo.lua came first).
+local id = ARGV[10]
+if id ~= '' and redis.call('EXISTS', KEYS[5]) == 1 then
+  return {4, 0, 0, 0, 0, 0, 0, 0}
+end
+local now = clock(ARGV[1])
 local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
 local cost = tonumber(ARGV[5])
-local window_end = tonumber(ARGV[6])
-local climit = tonumber(ARGV[8])
+local climit = tonumber(ARGV[9])
+local wstart, wend = 0, 0
+local wkey
+if limit >= 0 then
+  wstart, wend = quota_window(now, ARGV[6], tonumber(ARGV[7]))
+  wkey = KEYS[2] .. int(math.floor(wstart / 1000000))
+end
+local day_start, day_name = utc_day(now)
 
 local tat = now
 if interval > 0 then
@@ -26,37 +44,41 @@ if interval > 0 then
   end
   local allow_at = tat + interval - burst * interval
   if allow_at > now then
-    return {1, allow_at - now, 0, 0}
+    return {1, allow_at - now, 0, 0, now, wstart, wend, day_start}
   end
   tat = tat + interval
 end
 
 local used = 0
 if limit >= 0 then
-  used = tonumber(redis.call('GET', KEYS[2]) or '0')
+  used = tonumber(redis.call('GET', wkey) or '0')
   if used + cost > limit then
-    return {2, window_end - now, 0, used}
+    return {2, wend - now, 0, used, now, wstart, wend, day_start}
   end
 end
 
 if climit > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', int(now))
   if redis.call('ZCARD', KEYS[4]) >= climit then
-    return {3, 1000000, 0, used}
+    return {3, 1000000, 0, used, now, wstart, wend, day_start}
   end
-  local lease_until = now + tonumber(ARGV[10])
-  redis.call('ZADD', KEYS[4], lease_until, ARGV[9])
-  redis.call('PEXPIRE', KEYS[4], math.ceil(tonumber(ARGV[10]) / 1000))
+  redis.call('ZADD', KEYS[4], int(now + tonumber(ARGV[11])), id)
+  redis.call('PEXPIRE', KEYS[4], math.ceil(tonumber(ARGV[11]) / 1000))
 end
 
 if interval > 0 then
-  redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+  redis.call('SET', KEYS[1], int(tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
 end
 if limit >= 0 then
-  used = redis.call('INCRBY', KEYS[2], cost)
-  redis.call('PEXPIRE', KEYS[2], math.ceil((window_end - now) / 1000) + 86400000)
-  redis.call('HINCRBY', KEYS[3], 'u', cost)
-  redis.call('HSET', KEYS[3], 'r', limit - used)
-  redis.call('EXPIRE', KEYS[3], tonumber(ARGV[7]))
+  local dkey = KEYS[3] .. day_name
+  used = redis.call('INCRBY', wkey, cost)
+  redis.call('PEXPIRE', wkey, math.ceil((wend - now) / 1000) + 86400000)
+  redis.call('HINCRBY', dkey, 'u', cost)
+  redis.call('HSET', dkey, 'r', limit - used)
+  redis.call('EXPIRE', dkey, tonumber(ARGV[8]))
+  if id ~= '' and cost > 0 then
+    -- What undo.lua needs to give the units back exactly once.
+    redis.call('SET', KEYS[5], int(cost) .. '\n' .. int(limit) .. '\n' .. wkey .. '\n' .. dkey, 'PX', tonumber(ARGV[12]))
+  end
 end
-return {0, 0, string.format('%.0f', tat), used}
+return {0, 0, tat, used, now, wstart, wend, day_start}

@@ -59,21 +59,30 @@ func (s *Store) renewLoop() {
 	}
 }
 
-// renewLeases extends the held leases in one pipeline (ZADD XX keeps a
-// lease that was released meanwhile from coming back).
+// renewLeases extends the held leases until the Redis server's time plus
+// the lease TTL, one script per lease set, in one pipeline (ZADD XX keeps
+// a lease that was released meanwhile from coming back).
 func (s *Store) renewLeases() error {
 	held := s.leases.all()
 	if len(held) == 0 {
 		return nil
 	}
+	bySet := map[string][]any{}
+	for _, l := range held {
+		key := s.leaseKey(l.KeyID, l.Plan)
+		bySet[key] = append(bySet[key], l.ID)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.leaseTTL/3)
 	defer cancel()
-	until := float64(s.now().Add(s.leaseTTL).UnixMicro())
+	// The script is loaded first: EVALSHA in a pipeline cannot fall back
+	// to EVAL.
+	if err := s.renew.Load(ctx, s.rdb).Err(); err != nil {
+		return err
+	}
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, l := range held {
-			key := s.leaseKey(l.KeyID, l.Plan)
-			p.ZAddXX(ctx, key, redis.Z{Score: until, Member: l.ID})
-			p.PExpire(ctx, key, s.leaseTTL)
+		for key, ids := range bySet {
+			args := append([]any{s.scriptNow(s.now()), s.leaseTTL.Microseconds()}, ids...)
+			s.renew.EvalSha(ctx, p, []string{key}, args...)
 		}
 		return nil
 	})

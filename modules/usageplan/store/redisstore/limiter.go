@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -15,7 +16,22 @@ import (
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
-// Decide implements store.Limiter in one round trip.
+// scriptNow is the time argument of a script: 0 (the script reads Redis
+// TIME) unless a test injects the request's time.
+func (s *Store) scriptNow(t time.Time) int64 {
+	if s.requestTime {
+		return micros(t)
+	}
+	return 0
+}
+
+// Decide implements store.Limiter in one round trip. The script takes the
+// time, the quota window and the UTC day from the Redis server's clock.
+//
+// When the call fails after the script may have been sent (the client
+// timed out at store_timeout or went away), the script may still run: a
+// background undo frees its lease and gives its units back, exactly once,
+// or, if it arrives first, keeps the decision from charging.
 func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, error) {
 	var interval, burst int64
 	if req.Throttle != nil {
@@ -25,33 +41,41 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 		}
 	}
 	limit := int64(-1)
-	var start, end time.Time
+	var period string
+	var offset int64
 	if req.Quota != nil {
 		limit = req.Quota.Limit
-		start, end = req.Quota.Window(req.Now)
+		period, offset = string(req.Quota.Period), req.Quota.Offset.Microseconds()
 	}
-	day := store.UTCDay(req.Now)
-	var leaseID string
-	if req.Concurrency > 0 {
-		leaseID = newLeaseID()
+	// A decision id names the lease and the marker an undo needs; a
+	// decision that can neither hold a slot nor charge needs none.
+	var id string
+	if req.Concurrency > 0 || (req.Quota != nil && req.Cost > 0) {
+		id = newLeaseID()
 	}
 	keys := []string{
 		s.tatKey(req.KeyID, req.Plan, req.Bucket),
-		s.windowKey(req.KeyID, req.Plan, start),
-		s.dayKey(req.KeyID, req.Plan, day),
+		s.windowPrefix(req.KeyID, req.Plan),
+		s.dayPrefix(req.KeyID, req.Plan),
 		s.leaseKey(req.KeyID, req.Plan),
+		s.markerKey(req.KeyID, id),
 	}
 	res, err := s.decide.Run(ctx, s.rdb, keys,
-		micros(req.Now), interval, burst, limit, req.Cost, micros(end),
-		int64(dayTTL/time.Second), req.Concurrency, leaseID, s.leaseTTL.Microseconds()).Slice()
+		s.scriptNow(req.Now), interval, burst, limit, req.Cost, period, offset,
+		int64(dayTTL/time.Second), req.Concurrency, id, s.leaseTTL.Microseconds(),
+		s.markerTTL().Milliseconds()).Int64Slice()
 	if err != nil {
+		if id != "" {
+			s.undoLater(req.KeyID, req.Plan, id)
+		}
 		return store.Decision{}, fmt.Errorf("usage plans store: redis decision: %w", err)
 	}
-	if len(res) != 4 {
+	if len(res) != 8 {
 		return store.Decision{}, fmt.Errorf("usage plans store: unexpected decision reply %v", res)
 	}
-	outcome, _ := res[0].(int64)
-	retry, _ := res[1].(int64)
+	outcome, retry, tat, used := res[0], res[1], res[2], res[3]
+	now := time.UnixMicro(res[4]).UTC()
+	start, end, day := time.UnixMicro(res[5]).UTC(), time.UnixMicro(res[6]).UTC(), time.UnixMicro(res[7]).UTC()
 	var d store.Decision
 	switch outcome {
 	case 1:
@@ -60,23 +84,70 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 		return store.Decision{Outcome: store.QuotaExceeded, RetryAfter: time.Duration(retry) * time.Microsecond}, nil
 	case 3:
 		return store.Decision{Outcome: store.ConcurrencyLimited, RetryAfter: time.Duration(retry) * time.Microsecond}, nil
+	case 4:
+		return store.Decision{}, errors.New("usage plans store: redis decision undone before it ran")
 	}
 	if req.Throttle != nil {
-		tatText, _ := res[2].(string)
-		tat, _ := strconv.ParseInt(tatText, 10, 64)
-		d.ThrottleRemaining, d.ThrottleReset = req.Throttle.Remaining(time.UnixMicro(tat), req.Now)
+		d.ThrottleRemaining, d.ThrottleReset = req.Throttle.Remaining(time.UnixMicro(tat), now)
 	}
 	if req.Quota != nil {
-		used, _ := res[3].(int64)
 		d.QuotaRemaining = limit - used
-		d.QuotaReset = end.Sub(req.Now)
+		d.QuotaReset = end.Sub(now)
 		d.Charge = store.Charge{KeyID: req.KeyID, Plan: req.Plan, Window: start, Day: day, Cost: req.Cost, Limit: limit}
 	}
-	if leaseID != "" {
-		d.Lease = store.Lease{KeyID: req.KeyID, Plan: req.Plan, ID: leaseID}
+	if req.Concurrency > 0 {
+		d.Lease = store.Lease{KeyID: req.KeyID, Plan: req.Plan, ID: id}
 		s.leases.add(d.Lease)
 	}
 	return d, nil
+}
+
+// markerTTL is how long an admitted decision's undo marker lives: longer
+// than a call can take plus the undo's own deadline.
+func (s *Store) markerTTL() time.Duration { return 2*s.timeout + undoTimeout + 2*time.Second }
+
+// undoLater undoes decision id in the background with its own deadline,
+// not the request's (which is over), retrying until undoTimeout: the
+// undo is idempotent. At most maxUndos run at once; beyond that the
+// decision stays charged and its lease expires after LeaseTTL.
+func (s *Store) undoLater(keyID, plan, id string) {
+	s.undoMu.Lock()
+	if s.undoClosed {
+		s.undoMu.Unlock()
+		return
+	}
+	select {
+	case s.undoSlots <- struct{}{}:
+	default:
+		s.undoMu.Unlock()
+		if s.onError != nil {
+			s.onError(errors.New("usage plans store: too many decisions to undo; a timed-out decision stays charged and its lease expires by itself"))
+		}
+		return
+	}
+	s.undos.Add(1)
+	s.undoMu.Unlock()
+	go func() {
+		defer s.undos.Done()
+		defer func() { <-s.undoSlots }()
+		ctx, cancel := context.WithTimeout(context.Background(), undoTimeout)
+		defer cancel()
+		keys := []string{s.markerKey(keyID, id), s.leaseKey(keyID, plan)}
+		for {
+			err := s.undo.Run(ctx, s.rdb, keys, id, tombstoneTTL.Milliseconds()).Err()
+			if err == nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				if s.onError != nil {
+					s.onError(fmt.Errorf("usage plans store: undoing a timed-out decision failed (it may stay charged; its lease expires by itself): %w", err))
+				}
+				return
+			case <-time.After(s.timeout):
+			}
+		}
+	}()
 }
 
 // newLeaseID returns a random lease member name.
@@ -136,16 +207,16 @@ func (s *Store) Usage(ctx context.Context, keyID, plan string, from, to time.Tim
 	return out, nil
 }
 
-// ChangeQuota implements store.Limiter.
+// ChangeQuota implements store.Limiter; the current window is the one of
+// the Redis server's clock.
 func (s *Store) ChangeQuota(ctx context.Context, c store.QuotaChange) (int64, error) {
-	start, end := c.Quota.Window(c.Now)
 	op := "extend"
 	if c.Reset {
 		op = "reset"
 	}
-	keys := []string{s.windowKey(c.KeyID, c.Plan, start), s.dayKey(c.KeyID, c.Plan, store.UTCDay(c.Now))}
-	windowTTL := (end.Sub(c.Now) + 24*time.Hour).Milliseconds()
-	used, err := s.changeQuota.Run(ctx, s.rdb, keys, op, c.Extend, c.Quota.Limit, windowTTL, int64(dayTTL/time.Second)).Int64()
+	keys := []string{s.windowPrefix(c.KeyID, c.Plan), s.dayPrefix(c.KeyID, c.Plan)}
+	used, err := s.changeQuota.Run(ctx, s.rdb, keys, op, c.Extend, c.Quota.Limit, s.scriptNow(c.Now),
+		string(c.Quota.Period), c.Quota.Offset.Microseconds(), int64(dayTTL/time.Second)).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("usage plans store: redis quota change: %w", err)
 	}

@@ -20,22 +20,43 @@ import (
 
 // Scripts run server-side; go-redis sends EVALSHA and falls back to EVAL
 // after a Redis restart flushed the script cache.
+// clock.lua holds the functions the others share (Redis time, calendar
+// windows, refunds); it is prepended to each.
 var (
+	//go:embed clock.lua
+	clockSource string
 	//go:embed decide.lua
 	decideSource string
 	//go:embed refund.lua
 	refundSource string
+	//go:embed undo.lua
+	undoSource string
+	//go:embed renew.lua
+	renewSource string
 	//go:embed changequota.lua
 	changeQuotaSource string
 	//go:embed createkey.lua
 	createKeySource string
 )
 
+// withClock prepends the shared functions to a script.
+func withClock(src string) *redis.Script { return redis.NewScript(clockSource + "\n" + src) }
+
 // Defaults of Options.
 const (
 	DefaultLeaseTTL = 30 * time.Second
 	DefaultKeyCache = 2 * time.Second
 	dayTTL          = 400 * 24 * time.Hour
+
+	// undoTimeout bounds the background undo of a decision whose answer
+	// was lost (client timeout or cancellation); it retries until then.
+	undoTimeout = 2 * time.Second
+	// maxUndos bounds the undos running at once (beyond it, a lost
+	// decision stays charged and its lease expires after LeaseTTL).
+	maxUndos = 256
+	// tombstoneTTL is how long an undo's marker refuses a decision that
+	// reaches Redis after it.
+	tombstoneTTL = time.Minute
 )
 
 // Options tunes Open.
@@ -51,7 +72,9 @@ type Options struct {
 	KeyCache time.Duration
 	// Timeout bounds each Redis call (dial, read, write), default 100ms.
 	Timeout time.Duration
-	// Now is the clock (default time.Now).
+	// Now is this instance's clock (default time.Now), used for the key
+	// cache. Decisions, quota windows and lease expiries use the Redis
+	// server's clock (TIME), so instance clocks need not agree.
 	Now func() time.Time
 	// OnError receives background errors (lease renewal).
 	OnError func(error)
@@ -68,8 +91,20 @@ type Store struct {
 	refund      *redis.Script
 	changeQuota *redis.Script
 	createKey   *redis.Script
+	undo        *redis.Script
+	renew       *redis.Script
 	cache       *keyCache
 	leases      *leaseSet
+	timeout     time.Duration
+	// requestTime makes the scripts use Request.Now / QuotaChange.Now
+	// (and Now for renewals) instead of Redis TIME: for tests with an
+	// injected clock only.
+	requestTime bool
+
+	undoMu     sync.Mutex
+	undoClosed bool
+	undos      sync.WaitGroup
+	undoSlots  chan struct{}
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -100,11 +135,15 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		leaseTTL:    opts.LeaseTTL,
 		now:         opts.Now,
 		onError:     opts.OnError,
-		decide:      redis.NewScript(decideSource),
-		refund:      redis.NewScript(refundSource),
-		changeQuota: redis.NewScript(changeQuotaSource),
+		decide:      withClock(decideSource),
+		refund:      withClock(refundSource),
+		changeQuota: withClock(changeQuotaSource),
 		createKey:   redis.NewScript(createKeySource),
+		undo:        withClock(undoSource),
+		renew:       withClock(renewSource),
 		leases:      newLeaseSet(),
+		timeout:     timeout,
+		undoSlots:   make(chan struct{}, maxUndos),
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 	}
@@ -145,6 +184,10 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.done
+		s.undoMu.Lock()
+		s.undoClosed = true
+		s.undoMu.Unlock()
+		s.undos.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		for _, l := range s.leases.all() {
@@ -161,10 +204,19 @@ func (s *Store) tatKey(keyID, plan, bucket string) string {
 	return s.prefix + "{" + keyID + "}:tat:" + plan + ":" + bucket
 }
 func (s *Store) windowKey(keyID, plan string, start time.Time) string {
-	return fmt.Sprintf("%s{%s}:quota:%s:%d", s.prefix, keyID, plan, start.Unix())
+	return fmt.Sprintf("%s%d", s.windowPrefix(keyID, plan), start.Unix())
+}
+func (s *Store) windowPrefix(keyID, plan string) string {
+	return s.prefix + "{" + keyID + "}:quota:" + plan + ":"
 }
 func (s *Store) dayKey(keyID, plan string, day time.Time) string {
-	return fmt.Sprintf("%s{%s}:day:%s:%s", s.prefix, keyID, plan, day.Format("20060102"))
+	return s.dayPrefix(keyID, plan) + day.Format("20060102")
+}
+func (s *Store) dayPrefix(keyID, plan string) string {
+	return s.prefix + "{" + keyID + "}:day:" + plan + ":"
+}
+func (s *Store) markerKey(keyID, id string) string {
+	return s.prefix + "{" + keyID + "}:decision:" + id
 }
 func (s *Store) leaseKey(keyID, plan string) string {
 	return s.prefix + "{" + keyID + "}:leases:" + plan

@@ -30,7 +30,9 @@ func TestRedisStoreConformance(t *testing.T) {
 	db := 0
 	storetest.Run(t, func(t *testing.T) store.Store {
 		db++ // a fresh database per subtest
-		return open(t, r.URL(db%16), Options{Timeout: time.Second, KeyCache: -1})
+		s := open(t, r.URL(db%16), Options{Timeout: time.Second, KeyCache: -1})
+		s.requestTime = true // the suite's injected clock, not Redis TIME
+		return s
 	})
 }
 
