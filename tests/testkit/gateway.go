@@ -68,8 +68,13 @@ func StartGateway(t testing.TB, caddyfile string, opts GatewayOptions) *Gateway 
 // sets. The script builds only when sources changed, then execs the binary.
 func StartRunScript(t testing.TB, caddyfile string, opts GatewayOptions) *Gateway {
 	t.Helper()
-	bin := Binary(t) // build first, so startup is not a build
-	return startProcess(t, bin, caddyfile, opts, Path(t, "xcaddy.sh"), "run", caddyfile)
+	// Build (or wait for a concurrent build) first, outside the readiness
+	// timeout; the script's own up-to-date check is then instant.
+	script := Path(t, "xcaddy.sh")
+	if out, err := exec.Command(script, "build").CombinedOutput(); err != nil {
+		t.Fatalf("xcaddy.sh build: %v\n%s", err, out)
+	}
+	return startProcess(t, Path(t, "bin/gpugate"), caddyfile, opts, script, "run", caddyfile)
 }
 
 // startProcess runs bin with caddyfile under a fresh (or the given) home,
