@@ -43,6 +43,26 @@ type counters struct {
 	inflight map[leaseID]int64
 	dirtyW   map[windowID]struct{}
 	dirtyD   map[dayID]struct{}
+	// byStart and byDay index windows and days by time, so pruning looks
+	// only at the old ones instead of walking every record.
+	byStart map[int64][]windowID
+	byDay   map[int64][]dayID
+}
+
+// setWindow stores a window's use, indexing a new window.
+func (c *counters) setWindow(id windowID, used int64) {
+	if _, ok := c.windows[id]; !ok {
+		c.byStart[id.start] = append(c.byStart[id.start], id)
+	}
+	c.windows[id] = used
+}
+
+// setDay stores a day's record, indexing a new day.
+func (c *counters) setDay(id dayID, rec dayRecord) {
+	if _, ok := c.days[id]; !ok {
+		c.byDay[id.day] = append(c.byDay[id.day], id)
+	}
+	c.days[id] = rec
 }
 
 func newCounters() *counters {
@@ -53,6 +73,8 @@ func newCounters() *counters {
 		inflight: map[leaseID]int64{},
 		dirtyW:   map[windowID]struct{}{},
 		dirtyD:   map[dayID]struct{}{},
+		byStart:  map[int64][]windowID{},
+		byDay:    map[int64][]dayID{},
 	}
 }
 
@@ -96,14 +118,14 @@ func (c *counters) Decide(_ context.Context, req store.Request) (store.Decision,
 	}
 	if req.Quota != nil {
 		used += req.Cost
-		c.windows[win] = used
+		c.setWindow(win, used)
 		c.dirtyW[win] = struct{}{}
 		day := store.UTCDay(req.Now)
 		did := dayID{req.KeyID, req.Plan, day.Unix()}
 		rec := c.days[did]
 		rec.Used += req.Cost
 		rec.Remaining = req.Quota.Limit - used
-		c.days[did] = rec
+		c.setDay(did, rec)
 		c.dirtyD[did] = struct{}{}
 		d.QuotaRemaining = req.Quota.Limit - used
 		d.QuotaReset = windowEnd.Sub(req.Now)
@@ -135,13 +157,13 @@ func (c *counters) Refund(_ context.Context, ch store.Charge) error {
 	defer c.mu.Unlock()
 	win := windowID{ch.KeyID, ch.Plan, ch.Window.Unix()}
 	used := refunded(c.windows[win], ch.Cost)
-	c.windows[win] = used
+	c.setWindow(win, used)
 	c.dirtyW[win] = struct{}{}
 	did := dayID{ch.KeyID, ch.Plan, ch.Day.Unix()}
 	rec := c.days[did]
 	rec.Used = refunded(rec.Used, ch.Cost)
 	rec.Remaining = ch.Limit - used
-	c.days[did] = rec
+	c.setDay(did, rec)
 	c.dirtyD[did] = struct{}{}
 	return nil
 }
@@ -182,12 +204,12 @@ func (c *counters) ChangeQuota(_ context.Context, ch store.QuotaChange) (int64, 
 	} else {
 		used -= ch.Extend
 	}
-	c.windows[win] = used
+	c.setWindow(win, used)
 	c.dirtyW[win] = struct{}{}
 	did := dayID{ch.KeyID, ch.Plan, store.UTCDay(ch.Now).Unix()}
 	rec := c.days[did]
 	rec.Remaining = ch.Quota.Limit - used
-	c.days[did] = rec
+	c.setDay(did, rec)
 	c.dirtyD[did] = struct{}{}
 	return ch.Quota.Limit - used, nil
 }
@@ -209,31 +231,66 @@ func (c *counters) takeDirty() (map[windowID]int64, map[dayID]dayRecord) {
 	return w, d
 }
 
-// prune forgets full throttle buckets (tat before now), quota windows that
-// started before windowsBefore and days before daysBefore, returning the
-// windows and days it dropped so the file can follow.
+// pruneBatch bounds the records one prune call removes or inspects
+// while holding the decision lock; what is left waits for the next call.
+const pruneBatch = 2048
+
+// prune forgets quota windows that started before windowsBefore, days
+// before daysBefore and full throttle buckets (tat before now), returning
+// the windows and days it dropped so the file can follow. Its work is
+// bounded: it looks only at old windows and days through the time
+// indexes, removes at most pruneBatch of each, and inspects at most
+// pruneBatch throttle buckets (a random sample, as Go's map order is).
 func (c *counters) prune(now, windowsBefore, daysBefore time.Time) ([]windowID, []dayID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var ws []windowID
-	for id := range c.windows {
-		if id.start < windowsBefore.Unix() {
+	for start, ids := range c.byStart {
+		if start >= windowsBefore.Unix() {
+			continue
+		}
+		n := min(len(ids), pruneBatch-len(ws))
+		for _, id := range ids[len(ids)-n:] {
 			delete(c.windows, id)
 			delete(c.dirtyW, id)
 			ws = append(ws, id)
 		}
+		if n == len(ids) {
+			delete(c.byStart, start)
+		} else {
+			c.byStart[start] = ids[:len(ids)-n]
+		}
+		if len(ws) == pruneBatch {
+			break
+		}
 	}
 	var ds []dayID
-	for id := range c.days {
-		if id.day < daysBefore.Unix() {
+	for day, ids := range c.byDay {
+		if day >= daysBefore.Unix() {
+			continue
+		}
+		n := min(len(ids), pruneBatch-len(ds))
+		for _, id := range ids[len(ids)-n:] {
 			delete(c.days, id)
 			delete(c.dirtyD, id)
 			ds = append(ds, id)
 		}
+		if n == len(ids) {
+			delete(c.byDay, day)
+		} else {
+			c.byDay[day] = ids[:len(ids)-n]
+		}
+		if len(ds) == pruneBatch {
+			break
+		}
 	}
+	seen := 0
 	for id, tat := range c.tats {
 		if tat.Before(now) {
 			delete(c.tats, id)
+		}
+		if seen++; seen == pruneBatch {
+			break
 		}
 	}
 	return ws, ds

@@ -83,7 +83,7 @@ func (f *file) load(c *counters, keys *keyTable) error {
 		err = tx.Bucket(windowsBucket).ForEach(func(k, v []byte) error {
 			id, plan, start, ok := parseCounterKey(k)
 			if ok && len(v) == 8 {
-				c.windows[windowID{id, plan, start}] = int64(binary.BigEndian.Uint64(v))
+				c.setWindow(windowID{id, plan, start}, int64(binary.BigEndian.Uint64(v)))
 			}
 			return nil
 		})
@@ -94,7 +94,7 @@ func (f *file) load(c *counters, keys *keyTable) error {
 			id, plan, day, ok := parseCounterKey(k)
 			var rec dayRecord
 			if ok && json.Unmarshal(v, &rec) == nil {
-				c.days[dayID{id, plan, day}] = rec
+				c.setDay(dayID{id, plan, day}, rec)
 			}
 			return nil
 		})
