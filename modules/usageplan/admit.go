@@ -64,7 +64,7 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 	}
 	dctx, cancel := a.storeContext(ctx)
 	start := time.Now()
-	d, err := a.store.Decide(dctx, req)
+	d, err := a.st().Decide(dctx, req)
 	cancel()
 	a.metrics.storeDuration.WithLabelValues(a.storeKind).Observe(time.Since(start).Seconds())
 	if err != nil {
@@ -118,7 +118,7 @@ func (a *App) lookupKey(ctx context.Context, hash string) (store.Key, error) {
 	}
 	ctx, cancel := a.storeContext(ctx)
 	defer cancel()
-	return a.store.KeyByHash(ctx, hash)
+	return a.st().KeyByHash(ctx, hash)
 }
 
 // storeContext bounds a store call on the request path by store_timeout.

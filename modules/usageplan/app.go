@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -46,7 +47,9 @@ type App struct {
 	// Keys declared in the configuration.
 	Keys []StaticKey `json:"keys,omitempty"`
 
-	store       store.Store
+	// opened holds a storeBox once Start has opened the store; st()
+	// answers errStoreNotReady before.
+	opened      atomic.Value
 	storeID     string
 	storeKind   string
 	plans       map[string]*compiledPlan
@@ -79,8 +82,10 @@ type compiledOverride struct {
 	throttle *store.Throttle
 }
 
-// Provision compiles the plans, resolves the static keys and opens (or
-// reuses, across reloads) the store.
+// Provision compiles the plans and resolves the static keys. The store is
+// opened in Start, which `caddy validate` does not call: validating a
+// config never touches (nor waits on the lock of) a running gateway's
+// store file.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	if a.now == nil {
@@ -97,12 +102,21 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.metrics = newMetrics(ctx.GetMetricsRegistry())
 	a.storeErrors = &storeErrorLog{logger: a.logger, now: time.Now}
-	st, kind, id, err := acquireStore(a.storeURL(), a.storeTimeout(), a.logger)
-	if err != nil {
-		return err
-	}
-	a.store, a.storeKind, a.storeID = st, kind, id
+	a.storeKind = storeKind(a.storeURL())
 	return nil
+}
+
+// storeBox is what App.opened holds.
+type storeBox struct{ store.Store }
+
+// st is the open store, or one that answers errStoreNotReady for every
+// call before Start (handlers then answer as on_store_error says, and a
+// stored key is never admitted).
+func (a *App) st() store.Store {
+	if b, ok := a.opened.Load().(storeBox); ok {
+		return b.Store
+	}
+	return notReady{}
 }
 
 // storeURL is the configured store, with global placeholders such as
@@ -233,13 +247,28 @@ func (a *App) Cleanup() error {
 	if a.storeID == "" {
 		return nil
 	}
+	a.opened.Store(storeBox{notReady{}})
 	_, err := stores.Delete(a.storeID)
 	a.storeID = ""
 	return err
 }
 
-// Start implements caddy.App.
-func (a *App) Start() error { return nil }
+// Start opens the store, or reuses the one the previous config opened:
+// during a reload the new config starts before the old one is cleaned up,
+// so the pooled store (counters, file lock, Redis connections) stays open
+// and is shared by both until the old config lets go.
+func (a *App) Start() error {
+	if a.storeID != "" {
+		return nil
+	}
+	st, _, id, err := acquireStore(a.storeURL(), a.storeTimeout(), a.logger)
+	if err != nil {
+		return err
+	}
+	a.storeID = id
+	a.opened.Store(storeBox{st})
+	return nil
+}
 
 // Stop implements caddy.App.
 func (a *App) Stop() error { return nil }

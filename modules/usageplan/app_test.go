@@ -2,6 +2,8 @@ package usageplan
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,12 +12,16 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/gpugate/gpugate/modules/usageplan/store"
+	"github.com/gpugate/gpugate/modules/usageplan/store/embedded"
 )
 
 func provisionApp(app *App) error {
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	defer cancel()
 	err := app.Provision(ctx)
+	if err == nil {
+		err = app.Start()
+	}
 	if err != nil {
 		_ = app.Cleanup() // must be safe after a failed Provision
 	}
@@ -43,7 +49,7 @@ func TestReloadKeepsTheStore(t *testing.T) {
 	if err := provisionApp(newer); err != nil {
 		t.Fatalf("reload with the same file store: %v", err)
 	}
-	if newer.store != old.store {
+	if newer.st() != old.st() {
 		t.Fatal("a reload must reuse the open store")
 	}
 	if err := old.Cleanup(); err != nil {
@@ -116,5 +122,76 @@ func TestUsageFirstDayKnowsEarlierUseInItsWindow(t *testing.T) {
 	}
 	if got := u.Values[f.keyID]; len(got) != 2 || got[0] != [2]int64{0, 70} || got[1] != [2]int64{0, 70} {
 		t.Fatalf("usage = %v, want [[0 70] [0 70]]", got)
+	}
+}
+
+// TestProvisionDoesNotOpenTheStore: `caddy validate` provisions but never
+// starts, so a config whose file store a running gateway holds (locked)
+// validates at once; only Start opens the store, and it fails while the
+// file is held.
+func TestProvisionDoesNotOpenTheStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.db")
+	running, err := embedded.OpenFile(path, embedded.Options{}) // the running gateway's lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Close()
+	app := &App{Store: "file://" + path, Plans: basicPlans()}
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	start := time.Now()
+	if err := app.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Provision(ctx); err != nil {
+		t.Fatalf("provision (as caddy validate does) while another process holds the store: %v", err)
+	}
+	if took := time.Since(start); took > 500*time.Millisecond {
+		t.Fatalf("provision waited %v on the store's lock", took)
+	}
+	if err := app.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if err := provisionApp(&App{Store: "file://" + path, Plans: basicPlans()}); err == nil {
+		t.Fatal("starting a second gateway on a held file store must fail")
+	}
+}
+
+// TestRequestsBeforeStart: between Provision and Start (the store is not
+// open yet) a request is answered as on_store_error says, a stored key is
+// never admitted, and the admin API answers 503; after Start all works.
+func TestRequestsBeforeStart(t *testing.T) {
+	t.Setenv("TEST_STATIC_KEY", "static-key-value-0123456789")
+	for _, policy := range []string{"deny", "allow"} {
+		t.Run(policy, func(t *testing.T) {
+			app := &App{Store: "memory://before-start-" + policy, OnStoreError: policy, Plans: basicPlans(),
+				Keys: []StaticKey{{Name: "s", Value: "{env.TEST_STATIC_KEY}", Plans: []string{"basic"}}}, now: newClock(noon).now}
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			if err := app.Provision(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer app.Cleanup()
+			h := newHandler(t, app, &Handler{Plans: []string{"basic"}})
+			want := http.StatusServiceUnavailable
+			if policy == "allow" {
+				want = http.StatusOK
+			}
+			if r := do(t, h, get("/", "static-key-value-0123456789"), nil); r.status != want || r.header.Get("RateLimit") != "" {
+				t.Fatalf("static key before Start: %d %v, want %d uncounted", r.status, r.header, want)
+			}
+			if r := do(t, h, get("/", "gpg_stored-key-value-not-verifiable"), nil); r.status != http.StatusServiceUnavailable {
+				t.Fatalf("a key that needs the store, before Start: %d, want 503", r.status)
+			}
+			if _, err := app.ListKeys(context.Background()); !errors.Is(err, errStoreNotReady) {
+				t.Fatalf("admin before Start: %v", err)
+			}
+			if err := app.Start(); err != nil {
+				t.Fatal(err)
+			}
+			if r := do(t, h, get("/", "static-key-value-0123456789"), nil); r.status != http.StatusOK || r.header.Get("RateLimit") == "" {
+				t.Fatalf("after Start: %d %v", r.status, r.header)
+			}
+		})
 	}
 }

@@ -34,6 +34,7 @@ func TestAdaptErrors(t *testing.T) {
 		want      []string
 	}{
 		{"store scheme", global("store mysql://db"), []string{"usage_plans: store scheme", "memory://", "redis://"}},
+		{"store redis db", global("store redis://:pw@127.0.0.1:6379/abc"), []string{"usage_plans: usage plans store: invalid Redis URL", "redis://[:password@]host:port/db"}},
 		{"store missing", global("store"), []string{"usage_plans: store needs a URL"}},
 		{"on_store_error", global("on_store_error maybe"), []string{"on_store_error deny or on_store_error allow"}},
 		{"store_timeout", global("store_timeout soon"), []string{"store_timeout", "100ms"}},

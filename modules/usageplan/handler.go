@@ -142,7 +142,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.shouldRefund(rec.status, err) {
 		ctx, cancel := h.app.backgroundContext(r.Context())
 		defer cancel()
-		if rerr := h.app.store.Refund(ctx, v.decision.Charge); rerr != nil {
+		if rerr := h.app.st().Refund(ctx, v.decision.Charge); rerr != nil {
 			h.app.storeErrors.warn("usage plans: refund failed", zap.String("plan", v.plan.name), zap.Error(rerr))
 		}
 	}
@@ -179,7 +179,7 @@ func handlerStatus(err error) int {
 func (h *Handler) release(ctx context.Context, v verdict) {
 	ctx, cancel := h.app.backgroundContext(ctx)
 	defer cancel()
-	if err := h.app.store.Release(ctx, v.decision.Lease); err != nil {
+	if err := h.app.st().Release(ctx, v.decision.Lease); err != nil {
 		h.app.storeErrors.warn("usage plans: releasing a concurrency lease failed", zap.String("plan", v.plan.name), zap.Error(err))
 	}
 }

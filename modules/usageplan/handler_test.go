@@ -260,7 +260,7 @@ func TestOnStoreError(t *testing.T) {
 			f := &fixture{clock: newClock(noon)}
 			f.app = newApp(t, &App{Plans: basicPlans(), OnStoreError: policy,
 				Keys: []StaticKey{{Name: "s", Value: "{env.TEST_STATIC_KEY}", Plans: []string{"basic"}}}}, f.clock)
-			f.app.store = failingStore{f.app.store}
+			f.app.opened.Store(storeBox{failingStore{f.app.st()}})
 			h := newHandler(t, f.app, &Handler{Plans: []string{"basic"}})
 			res := do(t, h, get("/", "static-key-value-0123456789"), nil)
 			switch policy {

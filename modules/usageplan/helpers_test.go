@@ -47,6 +47,9 @@ func newApp(t testing.TB, app *App, clock *testClock) *App {
 	if err := app.Provision(ctx); err != nil {
 		t.Fatalf("provision app: %v", err)
 	}
+	if err := app.Start(); err != nil {
+		t.Fatalf("start app: %v", err)
+	}
 	return app
 }
 

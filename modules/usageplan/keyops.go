@@ -112,7 +112,7 @@ func (a *App) CreateKey(ctx context.Context, nk NewKey) (KeyView, error) {
 	}
 	k := store.Key{ID: id, Name: nk.Name, Description: nk.Description, Hash: hash,
 		Enabled: nk.Enabled == nil || *nk.Enabled, Plans: slices.Clone(nk.Plans), Created: a.now().UTC().Truncate(time.Second)}
-	if err := a.store.CreateKey(ctx, k); err != nil {
+	if err := a.st().CreateKey(ctx, k); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return KeyView{}, fmt.Errorf("%w: a key with this value already exists", errConflict)
 		}
@@ -131,7 +131,7 @@ func (a *App) ListKeys(ctx context.Context) ([]KeyView, error) {
 	for _, sk := range a.Keys {
 		out = append(out, viewOf(a.staticByID[staticKeyID(sk.Name)], "config"))
 	}
-	keys, err := a.store.ListKeys(ctx)
+	keys, err := a.st().ListKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func (a *App) Key(ctx context.Context, id string) (KeyView, error) {
 	if k, ok := a.staticByID[id]; ok {
 		return viewOf(k, "config"), nil
 	}
-	k, err := a.store.KeyByID(ctx, id)
+	k, err := a.st().KeyByID(ctx, id)
 	if err != nil {
 		return KeyView{}, err
 	}
@@ -158,7 +158,7 @@ func (a *App) SetKeyEnabled(ctx context.Context, id string, enabled bool) (KeyVi
 	if err := a.notStatic(id); err != nil {
 		return KeyView{}, err
 	}
-	k, err := a.store.UpdateKey(ctx, id, func(k *store.Key) { k.Enabled = enabled })
+	k, err := a.st().UpdateKey(ctx, id, func(k *store.Key) { k.Enabled = enabled })
 	if err != nil {
 		return KeyView{}, err
 	}
@@ -170,7 +170,7 @@ func (a *App) DeleteKey(ctx context.Context, id string) error {
 	if err := a.notStatic(id); err != nil {
 		return err
 	}
-	return a.store.DeleteKey(ctx, id)
+	return a.st().DeleteKey(ctx, id)
 }
 
 func (a *App) notStatic(id string) error {
@@ -209,7 +209,7 @@ func (a *App) UpdateQuota(ctx context.Context, id string, u QuotaUpdate) (int64,
 	if u.Extend < 0 {
 		return 0, badRequest("extend must be positive")
 	}
-	return a.store.ChangeQuota(ctx, store.QuotaChange{KeyID: id, Plan: plan.name, Quota: *plan.quota,
+	return a.st().ChangeQuota(ctx, store.QuotaChange{KeyID: id, Plan: plan.name, Quota: *plan.quota,
 		Now: a.now(), Reset: u.Reset, Extend: u.Extend})
 }
 

@@ -44,6 +44,9 @@ func checkStoreURL(raw string) error {
 		if u.Host == "" {
 			return fmt.Errorf("usage_plans: store: write redis://[:password@]host:port/db")
 		}
+		if err := redisstore.CheckURL(raw); err != nil {
+			return fmt.Errorf("usage_plans: %w", err)
+		}
 		return nil
 	default:
 		return fmt.Errorf("usage_plans: store scheme %q: write memory://, file:///path/usage.db, redis:// or rediss://", u.Scheme)

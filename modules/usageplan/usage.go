@@ -72,7 +72,7 @@ func (a *App) UsageOf(ctx context.Context, planName, keyID string, from, to time
 	}
 	lead := int(from.Sub(queryFrom) / (24 * time.Hour))
 	for _, id := range ids {
-		days, err := a.store.Usage(ctx, id, planName, queryFrom, to)
+		days, err := a.st().Usage(ctx, id, planName, queryFrom, to)
 		if err != nil {
 			return Usage{}, err
 		}

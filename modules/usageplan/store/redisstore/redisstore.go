@@ -165,6 +165,15 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// CheckURL validates a Redis store URL without connecting (for config
+// validation); the error never repeats the URL or its password.
+func CheckURL(rawURL string) error {
+	if _, err := redis.ParseURL(rawURL); err != nil {
+		return fmt.Errorf("usage plans store: invalid Redis URL (write redis://[:password@]host:port/db): %w", redact(err))
+	}
+	return nil
+}
+
 // redact keeps the URL (and its password) out of URL parse errors.
 func redact(err error) error {
 	var ue *url.Error
