@@ -1,6 +1,7 @@
 package usageplan
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,11 +26,12 @@ func startGateway(t *testing.T, u *upstream, dataDir string) *testkit.Gateway {
 	})})
 }
 
-// TestKeyFromCLIThrottleQuotaAndNextWindow walks a key's life: created with
-// the CLI, admitted with RateLimit headers, throttled with an accurate
-// Retry-After, refilled, out of quota until UTC midnight, and given a new
-// window with the CLI's quota reset.
-func TestKeyFromCLIThrottleQuotaAndNextWindow(t *testing.T) {
+// TestKeyFromCLIThrottleQuotaAndReset walks a key's life: created with the
+// CLI, admitted with RateLimit headers, throttled with an accurate
+// Retry-After, refilled, out of quota until UTC midnight, and given its
+// quota back with the CLI's quota reset (TestQuotaNextWindow crosses a
+// real window boundary).
+func TestKeyFromCLIThrottleQuotaAndReset(t *testing.T) {
 	u := startUpstream(t)
 	g := startGateway(t, u, t.TempDir())
 	key := createKey(t, g, "acme", "basic")
@@ -89,7 +91,7 @@ func TestKeyFromCLIThrottleQuotaAndNextWindow(t *testing.T) {
 		t.Fatalf("usage today = %v, want [50 0]", got)
 	}
 
-	// Next window: the operator resets the key's quota.
+	// The operator resets the key's quota.
 	var reset struct {
 		Remaining int64 `json:"remaining"`
 	}
@@ -242,4 +244,76 @@ func TestConcurrencyCapPerKey(t *testing.T) {
 	})})
 	key := createKey(t, g, "acme", "basic")
 	testConcurrencyCap(t, u, key.Value, g)
+}
+
+// TestQuotaNextWindow crosses a real quota window boundary: the basic
+// plan's daily window is moved (GPUGATE_BASIC_QUOTA_OFFSET) so that a new
+// day starts a few seconds into the test. The key uses its quota, gets 429
+// "Limit Exceeded" with Retry-After = the seconds to the boundary, and is
+// admitted again, with a full quota, once the boundary has passed.
+func TestQuotaNextWindow(t *testing.T) {
+	u := startUpstream(t)
+	var g *testkit.Gateway
+	var boundary time.Time
+	for attempt := 1; ; attempt++ {
+		boundary = time.Now().UTC().Add(12 * time.Second).Truncate(time.Second)
+		offset := boundary.Sub(boundary.Truncate(24 * time.Hour)) // window days start at this time of day
+		g = testkit.StartGateway(t, gatewayCaddyfile, testkit.GatewayOptions{Env: env(u, map[string]string{
+			"GPUGATE_DATA":               t.TempDir(),
+			"GPUGATE_BASIC_RATE":         "100",
+			"GPUGATE_BASIC_BURST":        "100",
+			"GPUGATE_BASIC_QUOTA":        "20",
+			"GPUGATE_BASIC_QUOTA_OFFSET": fmt.Sprintf("%ds", int(offset/time.Second)),
+		})})
+		if time.Until(boundary) > 6*time.Second {
+			break
+		}
+		g.Stop() // started too slowly (a first build): aim again
+		if attempt == 3 {
+			t.Fatal("the gateway took too long to start three times")
+		}
+	}
+	key := createKey(t, g, "acme", "basic")
+	for i := range 2 {
+		code, h, _ := call(t, g, http.MethodPost, "/api/items", key.Value)
+		if code != http.StatusOK || !strings.Contains(h.Get("RateLimit"), `"quota";r=`+strconv.Itoa(10-10*i)) {
+			t.Fatalf("request %d: %d RateLimit %q", i, code, h.Get("RateLimit"))
+		}
+	}
+	code, h, body := call(t, g, http.MethodPost, "/api/items", key.Value)
+	if code != http.StatusTooManyRequests || body != `{"message":"Limit Exceeded"}` {
+		t.Fatalf("quota used up: %d %s", code, body)
+	}
+	retry, _ := strconv.Atoi(h.Get("Retry-After"))
+	if want := time.Until(boundary).Seconds(); float64(retry) < want-1 || float64(retry) > want+1.5 {
+		t.Fatalf("Retry-After %d, want about %.1f (seconds to the window boundary)", retry, want)
+	}
+	if u.count() != 2 {
+		t.Fatalf("the refused request reached the upstream: %d calls", u.count())
+	}
+	time.Sleep(time.Until(boundary) + 500*time.Millisecond)
+	code, h, _ = call(t, g, http.MethodPost, "/api/items", key.Value)
+	if code != http.StatusOK || !strings.Contains(h.Get("RateLimit"), `"quota";r=10`) {
+		t.Fatalf("in the next window: %d RateLimit %q, want 200 with 10 left", code, h.Get("RateLimit"))
+	}
+}
+
+// TestValidateWhileRunning: `gpugate validate` of the same Caddyfile (same
+// file store) succeeds while a gateway holds the store, and does not
+// disturb it.
+func TestValidateWhileRunning(t *testing.T) {
+	u := startUpstream(t)
+	g := startGateway(t, u, t.TempDir())
+	key := createKey(t, g, "acme", "basic")
+	start := time.Now()
+	out, err := g.Command("validate", "--config", testkit.Path(t, gatewayCaddyfile), "--adapter", "caddyfile")
+	if err != nil || !strings.Contains(out, "Valid configuration") {
+		t.Fatalf("validate while the gateway runs: %v\n%s", err, out)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Fatalf("validate took %v", took)
+	}
+	if code, _, _ := call(t, g, http.MethodPost, "/api/items", key.Value); code != http.StatusOK {
+		t.Fatalf("the gateway after a validate: %d", code)
+	}
 }
