@@ -167,7 +167,7 @@ func TestRedisClockNotInstanceClock(t *testing.T) {
 		t.Fatalf("quota: %v %v", d.Outcome, err)
 	}
 	start, end := q.Window(time.Now())
-	if !d.Charge.Window.Equal(start) || d.QuotaReset > end.Sub(now) || d.QuotaReset < end.Sub(time.Now())-time.Second {
+	if !d.Charge.Window.Equal(start) || d.QuotaReset > end.Sub(now) || d.QuotaReset < time.Until(end)-time.Second {
 		t.Fatalf("charged window %v reset %v, want today's window %v (ends in %v)", d.Charge.Window, d.QuotaReset, start, end.Sub(now))
 	}
 	rem, err := b.ChangeQuota(ctx, store.QuotaChange{KeyID: "q", Plan: "p", Quota: *q, Now: now.Add(-48 * time.Hour), Extend: 5})
