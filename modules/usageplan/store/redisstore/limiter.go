@@ -120,9 +120,7 @@ func (s *Store) undoLater(keyID, plan, id string) {
 	case s.undoSlots <- struct{}{}:
 	default:
 		s.undoMu.Unlock()
-		if s.onError != nil {
-			s.onError(errors.New("usage plans store: too many decisions to undo; a timed-out decision stays charged and its lease expires by itself"))
-		}
+		s.reportUndo(errors.New("usage plans store: too many decisions to undo; a timed-out decision stays charged and its lease expires by itself"))
 		return
 	}
 	s.undos.Add(1)
@@ -140,9 +138,7 @@ func (s *Store) undoLater(keyID, plan, id string) {
 			}
 			select {
 			case <-ctx.Done():
-				if s.onError != nil {
-					s.onError(fmt.Errorf("usage plans store: undoing a timed-out decision failed (it may stay charged; its lease expires by itself): %w", err))
-				}
+				s.reportUndo(fmt.Errorf("usage plans store: undoing a timed-out decision failed (it may stay charged; its lease expires by itself): %w", err))
 				return
 			case <-time.After(s.timeout):
 			}
@@ -155,6 +151,17 @@ func newLeaseID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// reportUndo passes an undo failure to OnError, at most once a second (a
+// Redis outage fails every undo).
+func (s *Store) reportUndo(err error) {
+	now := time.Now().UnixNano()
+	last := s.undoReported.Load()
+	if s.onError == nil || now-last < int64(time.Second) || !s.undoReported.CompareAndSwap(last, now) {
+		return
+	}
+	s.onError(err)
 }
 
 // Release implements store.Limiter.

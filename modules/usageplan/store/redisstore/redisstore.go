@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -105,6 +106,8 @@ type Store struct {
 	undoClosed bool
 	undos      sync.WaitGroup
 	undoSlots  chan struct{}
+	// undoReported is when an undo failure was last reported (unix ns).
+	undoReported atomic.Int64
 
 	stop      chan struct{}
 	done      chan struct{}
