@@ -138,7 +138,8 @@ func TestUndoIsExactlyOnceInEitherOrder(t *testing.T) {
 
 // TestRedisClockNotInstanceClock: decisions use the Redis server's time.
 // An instance whose clock runs 31 s ahead (lease TTL 30 s) cannot evict
-// another instance's live lease, one whose clock is two days behind
+// another instance's live lease nor refill a throttle bucket early, one
+// whose clock is two days behind
 // charges today's window, and a renewal from a lagging instance keeps its
 // lease alive.
 func TestRedisClockNotInstanceClock(t *testing.T) {
@@ -159,6 +160,14 @@ func TestRedisClockNotInstanceClock(t *testing.T) {
 	time.Sleep(time.Second) // a renews every 200 ms with its clock an hour behind
 	if d3, _ := b.Decide(ctx, store.Request{KeyID: "k", Plan: "p", Concurrency: 1, Now: now}); d3.Outcome != store.ConcurrencyLimited {
 		t.Fatalf("a's lease expired although a renews it: %v", d3.Outcome)
+	}
+
+	th := &store.Throttle{Rate: 1, Burst: 1}
+	if d, err := a.Decide(ctx, store.Request{KeyID: "t", Plan: "p", Throttle: th, Now: now}); err != nil || d.Outcome != store.Admitted {
+		t.Fatalf("throttle a: %v %v", d.Outcome, err)
+	}
+	if d, _ := b.Decide(ctx, store.Request{KeyID: "t", Plan: "p", Throttle: th, Now: now.Add(10 * time.Second)}); d.Outcome != store.Throttled || d.RetryAfter > time.Second {
+		t.Fatalf("b (clock +10s) on a rate 1 burst 1 bucket just used: %v retry %v, want throttled for up to 1s", d.Outcome, d.RetryAfter)
 	}
 
 	q := &store.Quota{Limit: 10, Period: store.Day}
