@@ -139,9 +139,8 @@ func TestUndoIsExactlyOnceInEitherOrder(t *testing.T) {
 // TestRedisClockNotInstanceClock: decisions use the Redis server's time.
 // An instance whose clock runs 31 s ahead (lease TTL 30 s) cannot evict
 // another instance's live lease nor refill a throttle bucket early, one
-// whose clock is two days behind
-// charges today's window, and a renewal from a lagging instance keeps its
-// lease alive.
+// whose clock is two days behind charges today's window, and a renewal
+// from a lagging instance keeps its lease alive.
 func TestRedisClockNotInstanceClock(t *testing.T) {
 	ctx := context.Background()
 	r := testkit.StartRedis(t, testkit.RedisOptions{})
