@@ -71,6 +71,9 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 		return store.Decision{}, fmt.Errorf("usage plans store: redis decision: %w", err)
 	}
 	if len(res) != 8 {
+		if id != "" {
+			s.undoLater(req.KeyID, req.Plan, id)
+		}
 		return store.Decision{}, fmt.Errorf("usage plans store: unexpected decision reply %v", res)
 	}
 	outcome, retry, tat, used := res[0], res[1], res[2], res[3]
