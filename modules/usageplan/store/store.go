@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"errors"
+	"sort"
 	"time"
 )
 
@@ -180,4 +181,15 @@ type Key struct {
 	Plans []string `json:"plans"`
 	// Created is the creation time (UTC).
 	Created time.Time `json:"created"`
+}
+
+// SortKeys orders keys the way every store lists them: oldest first, then
+// by id, so listings are stable across stores and calls.
+func SortKeys(keys []Key) {
+	sort.Slice(keys, func(i, j int) bool {
+		if !keys[i].Created.Equal(keys[j].Created) {
+			return keys[i].Created.Before(keys[j].Created)
+		}
+		return keys[i].ID < keys[j].ID
+	})
 }

@@ -2,7 +2,6 @@ package embedded
 
 import (
 	"context"
-	"sort"
 	"sync"
 
 	"github.com/gpugate/gpugate/modules/usageplan/store"
@@ -107,11 +106,6 @@ func (t *keyTable) ListKeys(context.Context) ([]store.Key, error) {
 	for _, k := range t.byID {
 		out = append(out, k)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.Before(out[j].Created)
-		}
-		return out[i].ID < out[j].ID
-	})
+	store.SortKeys(out)
 	return out, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -194,12 +193,7 @@ func (s *Store) ListKeys(ctx context.Context) ([]store.Key, error) {
 		}
 		out = append(out, k)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.Before(out[j].Created)
-		}
-		return out[i].ID < out[j].ID
-	})
+	store.SortKeys(out)
 	return out, nil
 }
 
