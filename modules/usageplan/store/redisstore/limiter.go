@@ -167,15 +167,6 @@ func (s *Store) reportUndo(err error) {
 	s.onError(err)
 }
 
-// Release implements store.Limiter.
-func (s *Store) Release(ctx context.Context, l store.Lease) error {
-	s.leases.remove(l)
-	if err := s.rdb.ZRem(ctx, s.leaseKey(l.KeyID, l.Plan), l.ID).Err(); err != nil {
-		return fmt.Errorf("usage plans store: releasing a lease (it expires by itself): %w", err)
-	}
-	return nil
-}
-
 // Refund implements store.Limiter.
 func (s *Store) Refund(ctx context.Context, c store.Charge) error {
 	if c.Cost == 0 {

@@ -109,9 +109,12 @@ type Store struct {
 	// undoReported is when an undo failure was last reported (unix ns).
 	undoReported atomic.Int64
 
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	stop chan struct{}
+	done chan struct{}
+
+	releases    *releaser
+	releaseDone chan struct{}
+	closeOnce   sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -149,6 +152,8 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		undoSlots:   make(chan struct{}, maxUndos),
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
+		releases:    newReleaser(),
+		releaseDone: make(chan struct{}),
 	}
 	if s.prefix == "" {
 		s.prefix = "gpugate:usage:"
@@ -165,6 +170,7 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	}
 	s.cache = newKeyCache(ttl, s.now)
 	go s.renewLoop()
+	go s.releaseLoop()
 	return s, nil
 }
 
@@ -196,6 +202,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.done
+		<-s.releaseDone
 		s.undoMu.Lock()
 		s.undoClosed = true
 		s.undoMu.Unlock()
