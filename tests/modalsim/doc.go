@@ -1,5 +1,5 @@
 // Package modalsim simulates a Modal web endpoint serving the MultiTalk job
-// API, field for field as /work/shared/upstreams.md describes it, for
+// API, field for field as the shared contracts (shared/upstreams.md) describe it, for
 // gpugate's tests:
 //
 //   - Modal's layer: optional proxy auth (Modal-Key / Modal-Secret, 401
