@@ -152,7 +152,7 @@ func (h *Handler) provisionSource(ctx caddy.Context, cfg KeySource) (keySource, 
 				return nil, fmt.Errorf("jwt_auth secret: the secret is %d bytes, %s needs at least %d (RFC 7518 3.2); generate one with `openssl rand -base64 48`", len(secret), alg, need)
 			}
 		}
-		return &staticSource{label: "secret", algorithms: algs, key: []byte(secret)}, nil
+		return &staticSource{algorithms: algs, key: []byte(secret)}, nil
 	case "public_key":
 		path, err := caddy.NewReplacer().ReplaceOrErr(cfg.PublicKey, true, true)
 		if err != nil {
@@ -172,7 +172,7 @@ func (h *Handler) provisionSource(ctx caddy.Context, cfg KeySource) (keySource, 
 				return nil, fmt.Errorf("jwt_auth public_key %s: algorithm %s does not fit the key; %s", path, alg, familyHint([]keyFamily{fam}))
 			}
 		}
-		return &staticSource{label: "public_key " + path, algorithms: algs, key: key}, nil
+		return &staticSource{algorithms: algs, key: key}, nil
 	default:
 		return h.provisionRemote(ctx, cfg)
 	}

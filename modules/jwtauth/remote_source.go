@@ -56,4 +56,3 @@ func (s *remoteSource) issuer() string {
 	}
 	return s.set.issuerOf()
 }
-func (s *remoteSource) name() string { return s.set.describe() }

@@ -20,14 +20,11 @@ type keySource interface {
 	// issuer, when not empty, is the only iss a token verified with this
 	// source may carry (OIDC discovery binds keys to their issuer).
 	issuer() string
-	// name describes the source in logs; never key material.
-	name() string
 }
 
 // staticSource is an HMAC secret or a PEM public key. The kid of a token
 // is not consulted: the operator named the key explicitly.
 type staticSource struct {
-	label      string
 	algorithms []string
 	key        any
 }
@@ -49,4 +46,3 @@ func (s *staticSource) appendKeys(_ context.Context, _, alg string, dst []any) [
 
 func (s *staticSource) generation() uint64 { return 0 }
 func (s *staticSource) issuer() string     { return "" }
-func (s *staticSource) name() string       { return s.label }

@@ -261,7 +261,7 @@ func (a *App) Start() error {
 	if a.storeID != "" {
 		return nil
 	}
-	st, _, id, err := acquireStore(a.storeURL(), a.storeTimeout(), a.logger)
+	st, id, err := acquireStore(a.storeURL(), a.storeTimeout(), a.logger)
 	if err != nil {
 		return err
 	}

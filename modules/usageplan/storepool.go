@@ -70,9 +70,9 @@ func storeKind(raw string) string {
 
 // acquireStore opens the store of rawURL or reuses the one a previous
 // config opened. The returned id must be released with stores.Delete.
-func acquireStore(rawURL string, timeout time.Duration, logger *zap.Logger) (store.Store, string, string, error) {
+func acquireStore(rawURL string, timeout time.Duration, logger *zap.Logger) (store.Store, string, error) {
 	if err := checkStoreURL(rawURL); err != nil {
-		return nil, "", "", err
+		return nil, "", err
 	}
 	// An embedded store is one per URL (a file can be opened only once); a
 	// Redis client is built with its timeout, so a new timeout gets a new
@@ -89,9 +89,9 @@ func acquireStore(rawURL string, timeout time.Duration, logger *zap.Logger) (sto
 		return pooledStore{st}, nil
 	})
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", err
 	}
-	return v.(pooledStore).Store, storeKind(rawURL), id, nil
+	return v.(pooledStore).Store, id, nil
 }
 
 func openStore(rawURL string, timeout time.Duration, logger *zap.Logger) (store.Store, error) {

@@ -1,7 +1,6 @@
 package testkit
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -80,6 +79,3 @@ func EdKey(t testing.TB) ed25519.PrivateKey {
 	}
 	return k
 }
-
-// PublicOf returns the public half of a private key made above.
-func PublicOf(k crypto.Signer) crypto.PublicKey { return k.Public() }

@@ -1,9 +1,6 @@
 package upstream
 
-import (
-	"net/http"
-	"strings"
-)
+import "net/http"
 
 // clientCredentialHeaders are request headers that carry a client's own
 // credentials. None of them may reach an upstream.
@@ -27,15 +24,4 @@ func StripClientCredentials(h http.Header, extra ...string) {
 	for _, name := range extra {
 		h.Del(name)
 	}
-}
-
-// IsClientCredentialHeader reports whether name is a header that
-// StripClientCredentials always removes.
-func IsClientCredentialHeader(name string) bool {
-	for _, n := range clientCredentialHeaders {
-		if strings.EqualFold(n, name) {
-			return true
-		}
-	}
-	return false
 }

@@ -192,9 +192,6 @@ func redact(err error) error {
 	return err
 }
 
-// Ping checks that Redis answers.
-func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
-
 // Close stops the lease renewer, releases this instance's leases and
 // closes the connection pool. Safe to call more than once.
 func (s *Store) Close() error {
