@@ -21,13 +21,14 @@ cd "$root"
 bin="$root/bin/gpugate"
 stamp="$root/bin/gpugate.stamp"
 
-# source_files lists the inputs of the gateway binary (not tests).
+# source_files lists the inputs of the gateway binary (not tests): Go files
+# and the files they embed (the Redis store's Lua scripts).
 source_files() {
 	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-		git ls-files -co --exclude-standard -- '*.go' go.mod go.sum ':!tests/**' ':!**/*_test.go'
+		git ls-files -co --exclude-standard -- '*.go' '*.lua' go.mod go.sum ':!tests/**' ':!**/*_test.go'
 	else
 		# e.g. a Docker build context without .git
-		find . -path ./tests -prune -o -path ./bin -prune -o \( -name '*.go' ! -name '*_test.go' -print \) |
+		find . -path ./tests -prune -o -path ./bin -prune -o \( \( -name '*.go' -o -name '*.lua' \) ! -name '*_test.go' -print \) |
 			sed 's|^\./||'
 		echo go.mod
 		echo go.sum

@@ -23,7 +23,7 @@ func benchCases(b *testing.B) []benchCase {
 	claims := testkit.StandardClaims("alice", "https://idp.example/", "api")
 	claims["scope"] = "pods:read pods:write"
 	return []benchCase{
-		{"HS256", KeySource{Secret: testSecret}, testkit.SignHS256(b, testSecret, claims)},
+		{"HS256", KeySource{Secret: testSecretRef}, testkit.SignHS256(b, testSecret, claims)},
 		{"RS256", KeySource{PublicKey: writePublicKey(b, rsaKey.Public())}, testkit.Sign(b, jwt.SigningMethodRS256, rsaKey, "", claims)},
 		{"ES256", KeySource{PublicKey: writePublicKey(b, ecKey.Public())}, testkit.Sign(b, jwt.SigningMethodES256, ecKey, "", claims)},
 	}

@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"fmt"
+	"github.com/gpugate/gpugate/modules/internal/upstream"
 	"net/textproto"
 	"strings"
 	"time"
@@ -76,6 +77,11 @@ func (s KeySource) validate() error {
 	kind := s.kind()
 	switch kind {
 	case "secret":
+		// Also for JSON configs (admin /load): a literal secret would sit in
+		// the config the admin API serves.
+		if err := upstream.CheckSecretPlaceholder("jwt_auth secret", s.Secret); err != nil {
+			return err
+		}
 		if err := checkAlgorithms("jwt_auth secret", s.Algorithms, familyHMAC); err != nil {
 			return err
 		}

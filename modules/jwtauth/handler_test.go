@@ -13,7 +13,7 @@ import (
 
 // hsHandler is a handler with one HS256 secret.
 func hsHandler(t testing.TB, tweak func(h *Handler)) *Handler {
-	h := &Handler{Sources: []KeySource{{Secret: testSecret}}}
+	h := &Handler{Sources: []KeySource{{Secret: testSecretRef}}}
 	if tweak != nil {
 		tweak(h)
 	}
@@ -122,8 +122,8 @@ func TestTimeClaims(t *testing.T) {
 		}
 		return testkit.SignHS256(t, testSecret, c)
 	}
-	strict := provision(t, &Handler{Sources: []KeySource{{Secret: testSecret}}, now: clock.now})
-	lenient := provision(t, &Handler{Sources: []KeySource{{Secret: testSecret}}, Leeway: caddyDuration(time.Minute), now: clock.now})
+	strict := provision(t, &Handler{Sources: []KeySource{{Secret: testSecretRef}}, now: clock.now})
+	lenient := provision(t, &Handler{Sources: []KeySource{{Secret: testSecretRef}}, Leeway: caddyDuration(time.Minute), now: clock.now})
 	cases := []struct {
 		name        string
 		token       string
@@ -157,7 +157,7 @@ func TestTimeClaims(t *testing.T) {
 func TestSignatureAndAlgorithmRules(t *testing.T) {
 	rsaKey := testkit.RSAKey(t)
 	pemPath := writePublicKey(t, rsaKey.Public())
-	h := provision(t, &Handler{Sources: []KeySource{{PublicKey: pemPath}, {Secret: testSecret}}})
+	h := provision(t, &Handler{Sources: []KeySource{{PublicKey: pemPath}, {Secret: testSecretRef}}})
 	claims := testkit.StandardClaims("alice", "", "")
 
 	wantOK(t, serve(t, h, bearer(testkit.Sign(t, jwt.SigningMethodRS256, rsaKey, "", claims))))

@@ -19,6 +19,15 @@ import (
 // testSecret is a 32-byte HS256 key.
 const testSecret = "test-secret-0123456789-abcdefghij"
 
+// testSecretRef is how a config names testSecret: secrets are placeholders,
+// never literals (TestMain sets the variable).
+const testSecretRef = "{env.JWTAUTH_TEST_SECRET}"
+
+func TestMain(m *testing.M) {
+	os.Setenv("JWTAUTH_TEST_SECRET", testSecret)
+	os.Exit(m.Run())
+}
+
 // fakeClock is a settable clock for exp/nbf/iat and cache tests.
 type fakeClock struct{ t time.Time }
 

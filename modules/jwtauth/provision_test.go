@@ -63,3 +63,17 @@ func TestPEMFormats(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateRefusesLiteralSecretInJSON covers configs that skip the
+// Caddyfile (JSON through the admin API's /load): a literal secret fails
+// Validate, so it never sits in the config the admin API serves.
+func TestValidateRefusesLiteralSecretInJSON(t *testing.T) {
+	h := &Handler{Sources: []KeySource{{Secret: "a-literal-secret-0123456789abcdef0123"}}}
+	err := h.Validate()
+	if err == nil || !strings.Contains(err.Error(), "jwt_auth secret") || strings.Contains(err.Error(), "a-literal-secret") {
+		t.Fatalf("Validate() = %v, want a jwt_auth secret placeholder error that does not echo the secret", err)
+	}
+	if err := (&Handler{Sources: []KeySource{{Secret: testSecretRef}}}).Validate(); err != nil {
+		t.Fatalf("placeholder secret: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gpugate/gpugate/tests/modalsim"
@@ -70,6 +71,22 @@ func TestUpstreamURLDropsTheDefaultPort(t *testing.T) {
 		origin, _, err := parseUpstreamURL(in)
 		if err != nil || origin.Host != want {
 			t.Errorf("parseUpstreamURL(%q) host = %v, %v; want %q", in, origin, err, want)
+		}
+	}
+}
+
+// TestValidateRefusesLiteralSecretsInJSON covers configs that skip the
+// Caddyfile (JSON through the admin API's /load).
+func TestValidateRefusesLiteralSecretsInJSON(t *testing.T) {
+	for name, h := range map[string]*Handler{
+		"modal bearer":            {URL: "https://a--b.modal.run", Bearer: "sk-literal"},
+		"modal proxy_auth key":    {URL: "https://a--b.modal.run", ProxyAuthKey: "wk-literal", ProxyAuthSecret: "{env.S}"},
+		"modal proxy_auth secret": {URL: "https://a--b.modal.run", ProxyAuthKey: "{env.K}", ProxyAuthSecret: "ws-literal"},
+	} {
+		h.Redirects = RedirectsFollow
+		err := h.Validate()
+		if err == nil || !strings.Contains(err.Error(), name) || strings.Contains(err.Error(), "-literal") {
+			t.Errorf("%s: Validate() = %v, want a placeholder error naming it, not echoing the value", name, err)
 		}
 	}
 }

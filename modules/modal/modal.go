@@ -266,6 +266,20 @@ func (h *Handler) Validate() error {
 	if h.Timeout < 0 || h.FollowFor < 0 || h.MaxBody < 0 {
 		return fmt.Errorf("modal: timeout, follow_redirects and max_body must not be negative")
 	}
+	// Also for JSON configs (admin /load): a literal secret would sit in the
+	// config the admin API serves.
+	for _, secret := range []struct{ name, value string }{
+		{"modal bearer", h.Bearer},
+		{"modal proxy_auth key", h.ProxyAuthKey},
+		{"modal proxy_auth secret", h.ProxyAuthSecret},
+	} {
+		if secret.value == "" {
+			continue
+		}
+		if err := upstream.CheckSecretPlaceholder(secret.name, secret.value); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
