@@ -17,8 +17,9 @@ func init() {
 	caddy.RegisterModule(Handler{})
 }
 
-// DefaultMethods are the methods allowed when none are configured.
-var DefaultMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
+// defaultMethods are the methods allowed when none are configured (the
+// CORS-safelisted methods).
+func defaultMethods() []string { return []string{http.MethodGet, http.MethodHead, http.MethodPost} }
 
 // Handler answers CORS preflights at the gateway and puts CORS headers on
 // every response to an allowed origin, gateway errors included (directive
@@ -62,7 +63,7 @@ func (h *Handler) Provision(caddy.Context) error {
 	}
 	methods := h.Methods
 	if len(methods) == 0 {
-		methods = DefaultMethods
+		methods = defaultMethods()
 	}
 	h.allowMethods = strings.Join(methods, ", ")
 	for _, name := range h.Headers {

@@ -159,7 +159,7 @@ func newLeaseID() string {
 // reportUndo passes an undo failure to OnError, at most once a second (a
 // Redis outage fails every undo).
 func (s *Store) reportUndo(err error) {
-	now := time.Now().UnixNano()
+	now := s.now().UnixNano()
 	last := s.undoReported.Load()
 	if s.onError == nil || now-last < int64(time.Second) || !s.undoReported.CompareAndSwap(last, now) {
 		return
