@@ -1,5 +1,5 @@
 // Package modalsim simulates a Modal web endpoint serving the MultiTalk job
-// API, field for field as the shared contracts (shared/upstreams.md) describe it, for
+// API, field for field as the shared contracts (upstreams.md in the shared/ folder beside this repository) describe it, for
 // gpugate's tests:
 //
 //   - Modal's layer: optional proxy auth (Modal-Key / Modal-Secret, 401

@@ -2,7 +2,7 @@
 // (https://api.runpod.io/v2: pods, actions, logs, GPU catalog) and its
 // Serverless job API (https://api.runpod.ai/v2/{endpoint_id}: run, runsync,
 // status, stream, cancel, retry, purge-queue, health), following
-// the project's shared upstream contracts (shared/upstreams.md) field for field.
+// the project's shared upstream contracts (upstreams.md in the shared/ folder beside this repository) field for field.
 //
 // It checks the bearer key, moves pods through PROVISIONING -> STARTING ->
 // RUNNING with configurable delays, enforces allowed actions (409), answers

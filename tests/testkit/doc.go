@@ -1,6 +1,8 @@
 // Package testkit is gpugate's shared test support: it builds and runs the
-// gateway binary, starts a real redis-server, and hands out loopback ports.
-// Key, token and simulator helpers live beside it in tests/.
+// gateway binary (and a bare Caddy for load benchmarks), starts a real
+// redis-server, hands out loopback ports, makes keys and signed tokens,
+// serves a JWKS that rotates and goes down, and generates bounded loopback
+// load. The RunPod and Modal simulators live beside it in tests/.
 //
 // Every helper takes a testing.TB and cleans up after itself with t.Cleanup.
 // A missing external dependency (redis-server) skips the test locally but

@@ -65,8 +65,6 @@ func TestShippedCaddyfilesValidate(t *testing.T) {
 		"XDG_CONFIG_HOME=" + filepath.Join(home, "config"),
 		"GPUGATE_REDIS_URL=" + redis.URL(0),
 		"GPUGATE_DATA=" + filepath.Join(home, "state"),
-		"GPUGATE_USAGE_DB=" + filepath.Join(home, "state", "usage.db"),
-		"GPUGATE_PARTNER_KEY=validate-test-partner-key",
 		"GPUGATE_JWT_SECRET=validate-test-secret-0123456789abcdef",
 		"RUNPOD_API_KEY=validate-test-runpod-key",
 		"MULTITALK_API_KEY=validate-test-multitalk-key",
