@@ -1,9 +1,9 @@
 package jwtauth
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	gometrics "github.com/gpugate/gpugate/modules/internal/metrics"
 )
 
 // metrics are the handler's Prometheus series. Labels are fixed outcome
@@ -27,29 +27,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help: "Verified-token cache lookups, by result (hit, miss).",
 	}, []string{"result"})
 	var err error
-	if results, err = register(reg, results); err != nil {
+	if results, err = gometrics.Register(reg, results); err != nil {
 		return nil, err
 	}
-	if cache, err = register(reg, cache); err != nil {
+	if cache, err = gometrics.Register(reg, cache); err != nil {
 		return nil, err
 	}
 	return &metrics{results: results, cache: cache}, nil
-}
-
-// register registers c, or returns the collector already registered under
-// the same description.
-func register(reg prometheus.Registerer, c *prometheus.CounterVec) (*prometheus.CounterVec, error) {
-	if reg == nil {
-		return c, nil
-	}
-	if err := reg.Register(c); err != nil {
-		var already prometheus.AlreadyRegisteredError
-		if errors.As(err, &already) {
-			if existing, ok := already.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing, nil
-			}
-		}
-		return nil, err
-	}
-	return c, nil
 }

@@ -1,9 +1,9 @@
 package modal
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	gometrics "github.com/gpugate/gpugate/modules/internal/metrics"
 )
 
 // Outcomes of a proxied request, the only label of the request counter.
@@ -40,27 +40,12 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 			Help: "Long-call 303 redirects followed server-side.",
 		}),
 	}
-	if registry == nil {
-		return m, nil
-	}
 	var err error
-	if m.requests, err = register(registry, m.requests); err != nil {
+	if m.requests, err = gometrics.Register(registry, m.requests); err != nil {
 		return nil, err
 	}
-	if m.redirects, err = register(registry, m.redirects); err != nil {
+	if m.redirects, err = gometrics.Register(registry, m.redirects); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the equal collector registered before.
-func register[C prometheus.Collector](registry *prometheus.Registry, c C) (C, error) {
-	err := registry.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }

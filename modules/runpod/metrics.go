@@ -1,9 +1,9 @@
 package runpod
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	gometrics "github.com/gpugate/gpugate/modules/internal/metrics"
 )
 
 // metrics counts upstream calls by mode and outcome. Labels never carry a
@@ -23,7 +23,8 @@ const (
 )
 
 // loadMetrics registers the runpod collectors on reg, reusing the ones a
-// previous config (before a reload) registered.
+// previous config (before a reload) registered. A nil registry gives a
+// working, unregistered collector.
 func loadMetrics(reg prometheus.Registerer) (*metrics, error) {
 	calls := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "gpugate",
@@ -31,14 +32,9 @@ func loadMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Name:      "requests_total",
 		Help:      "Requests handled by the runpod directive, by mode and outcome.",
 	}, []string{"mode", "outcome"})
-	if reg != nil {
-		if err := reg.Register(calls); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, err
-			}
-			calls = are.ExistingCollector.(*prometheus.CounterVec)
-		}
+	calls, err := gometrics.Register(reg, calls)
+	if err != nil {
+		return nil, err
 	}
 	return &metrics{upstreamCalls: calls}, nil
 }

@@ -100,7 +100,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := a.resolveStaticKeys(); err != nil {
 		return err
 	}
-	a.metrics = newMetrics(ctx.GetMetricsRegistry())
+	m, err := newMetrics(ctx.GetMetricsRegistry())
+	if err != nil {
+		return fmt.Errorf("usage_plans: registering metrics: %w", err)
+	}
+	a.metrics = m
 	a.storeErrors = &storeErrorLog{logger: a.logger, now: time.Now}
 	a.storeKind = storeKind(a.storeURL())
 	return nil

@@ -1,9 +1,9 @@
 package usageplan
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	gometrics "github.com/gpugate/gpugate/modules/internal/metrics"
 )
 
 // metrics are the usage-plan collectors. Labels are the plan and the
@@ -21,7 +21,10 @@ const (
 	noPlan              = "none"
 )
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the collectors on reg, reusing the ones a previous
+// config (before a reload) registered. A nil registry gives working,
+// unregistered collectors.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "gpugate", Subsystem: "usage_plan", Name: "decisions_total",
@@ -33,24 +36,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
 		}, []string{"store"}),
 	}
-	m.decisions = register(reg, m.decisions)
-	m.storeDuration = register(reg, m.storeDuration)
-	return m
-}
-
-// register registers c, or returns the collector already registered under
-// the same description (a reload registers again).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if reg == nil {
-		return c
+	var err error
+	if m.decisions, err = gometrics.Register(reg, m.decisions); err != nil {
+		return nil, err
 	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
+	if m.storeDuration, err = gometrics.Register(reg, m.storeDuration); err != nil {
+		return nil, err
 	}
-	return c
+	return m, nil
 }
