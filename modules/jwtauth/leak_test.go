@@ -14,17 +14,40 @@ import (
 // returns the last count seen.
 func settledGoroutines(want int) int {
 	n := runtime.NumGoroutine()
-	for deadline := time.Now().Add(5 * time.Second); n > want && time.Now().Before(deadline); n = runtime.NumGoroutine() {
+	for deadline := time.Now().Add(10 * time.Second); n > want && time.Now().Before(deadline); n = runtime.NumGoroutine() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return n
+}
+
+// stableGoroutines returns the goroutine count once it has stopped
+// changing (the same for 300 ms), so that a baseline does not include
+// goroutines that are still exiting, nor miss ones still starting. After
+// 10 s it gives up and returns the lowest count seen.
+func stableGoroutines() int {
+	const quiet = 300 * time.Millisecond
+	n := runtime.NumGoroutine()
+	low, since := n, time.Now()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		m := runtime.NumGoroutine()
+		low = min(low, m)
+		if m != n {
+			n, since = m, time.Now()
+			continue
+		}
+		if time.Since(since) >= quiet {
+			return n
+		}
+	}
+	return low
 }
 
 // TestNoGoroutineSurvivesCleanup provisions and cleans up handlers with
 // JWKS and OIDC sources many times, as reloads do.
 func TestNoGoroutineSurvivesCleanup(t *testing.T) {
 	idp := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: testkit.RSAKey(t)})
-	baseline := runtime.NumGoroutine()
+	baseline := stableGoroutines()
 	for i := range 20 {
 		h := &Handler{Sources: []KeySource{
 			{JWKS: idp.JWKSURL(), Refresh: caddyDuration(time.Duration(i+1) * time.Minute)},
@@ -57,8 +80,7 @@ func TestNoGoroutineSurvivesReload(t *testing.T) {
 	if err := caddy.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // let the stopped servers' goroutines exit
-	baseline := runtime.NumGoroutine()
+	baseline := stableGoroutines() // after the stopped servers' goroutines exit
 	for _, refresh := range []string{"1h", "2h", "3h", "3h"} {
 		if err := caddy.Load(config(refresh), true); err != nil {
 			t.Fatal(err)
@@ -82,7 +104,7 @@ func TestNoGoroutineSurvivesReload(t *testing.T) {
 func TestCleanupCancelsFetchInFlight(t *testing.T) {
 	idp := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: testkit.RSAKey(t)})
 	idp.SetDelay(time.Minute)
-	baseline := runtime.NumGoroutine()
+	baseline := stableGoroutines()
 	h := &Handler{Sources: []KeySource{{JWKS: idp.JWKSURL(), Timeout: caddyDuration(30 * time.Second)}}}
 	start := time.Now()
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: t.Context()})
