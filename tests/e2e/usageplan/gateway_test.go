@@ -3,6 +3,8 @@ package usageplan
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,7 +167,8 @@ func TestStaticKeyAndJWTClaimKey(t *testing.T) {
 // config reload.
 func TestRestartKillAndReloadKeepCountsAndKeys(t *testing.T) {
 	u := startUpstream(t)
-	g := startGateway(t, u, t.TempDir())
+	dataDir := t.TempDir()
+	g := startGateway(t, u, dataDir)
 	key := createKey(t, g, "acme", "basic")
 	call(t, g, http.MethodPost, "/api/items", key.Value)
 	call(t, g, http.MethodPost, "/api/items", key.Value)
@@ -175,11 +178,16 @@ func TestRestartKillAndReloadKeepCountsAndKeys(t *testing.T) {
 	if got := usageToday(t, g, "basic", key.ID); got != [2]int64{20, 30} {
 		t.Fatalf("after restart: usage %v, want [20 30]", got)
 	}
+	db := filepath.Join(dataDir, "usage.db")
+	before := statFile(t, db)
 	if code, h, _ := call(t, g, http.MethodPost, "/api/items", key.Value); code != http.StatusOK || !strings.Contains(h.Get("RateLimit"), `"quota";r=20`) {
 		t.Fatalf("key after restart: %d %q", code, h.Get("RateLimit"))
 	}
 
-	time.Sleep(1500 * time.Millisecond) // the embedded store flushes at least every second
+	// The embedded store flushes changed counts every second: kill -9 may
+	// lose at most that second, so once the flush has written the file
+	// nothing may be lost.
+	waitForFlush(t, db, before)
 	g.Kill()
 	g.Start()
 	if got := usageToday(t, g, "basic", key.ID); got != [2]int64{30, 20} {
@@ -189,6 +197,46 @@ func TestRestartKillAndReloadKeepCountsAndKeys(t *testing.T) {
 	g.Reload(gatewayCaddyfile)
 	if code, h, _ := call(t, g, http.MethodPost, "/api/items", key.Value); code != http.StatusOK || !strings.Contains(h.Get("RateLimit"), `"quota";r=10`) {
 		t.Fatalf("after reload: %d %q", code, h.Get("RateLimit"))
+	}
+}
+
+// fileState is what a write to a file changes.
+type fileState struct {
+	mod  time.Time
+	size int64
+}
+
+func statFile(t *testing.T, path string) fileState {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fileState{fi.ModTime(), fi.Size()}
+}
+
+// waitForFlush waits until the gateway has written the store file since
+// before was taken and then left it alone for 500 ms (a bbolt commit
+// writes its pages, syncs, and writes its meta page last), rather than
+// sleeping a fixed time and hoping the 1 s flush happened on a loaded
+// machine.
+func waitForFlush(t *testing.T, path string, before fileState) {
+	t.Helper()
+	const quiet = 500 * time.Millisecond
+	deadline := time.Now().Add(15 * time.Second)
+	last, changed := before, time.Time{}
+	for {
+		now := statFile(t, path)
+		if now != last {
+			last, changed = now, time.Now()
+		}
+		if !changed.IsZero() && time.Since(changed) >= quiet {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the embedded store did not flush %s within 15 s; it flushes every second", path)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
