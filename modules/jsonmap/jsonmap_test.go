@@ -1,7 +1,6 @@
 package jsonmap
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 )
 
 // multiTalk is the old API Gateway mapping template of the MultiTalk API.
@@ -25,9 +26,7 @@ var multiTalk = []Operation{
 // newHandler provisions a Handler outside a running Caddy.
 func newHandler(t testing.TB, h *Handler) *Handler {
 	t.Helper()
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := h.Provision(ctx); err != nil {
+	if err := h.Provision(adapttest.Context(t)); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Validate(); err != nil {
@@ -335,9 +334,7 @@ func TestValidate(t *testing.T) {
 	if err := (&Handler{}).Validate(); err == nil || !strings.Contains(err.Error(), "nothing to do") {
 		t.Fatalf("empty handler: %v", err)
 	}
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	defer cancel()
-	err := (&Handler{Request: []Operation{{Op: "copy", Path: "a"}}}).Provision(ctx)
+	err := (&Handler{Request: []Operation{{Op: "copy", Path: "a"}}}).Provision(adapttest.Context(t))
 	if err == nil || !strings.Contains(err.Error(), `unknown operation "copy"`) {
 		t.Fatalf("unknown op: %v", err)
 	}

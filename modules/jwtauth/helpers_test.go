@@ -14,6 +14,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 )
 
 // testSecret is a 32-byte HS256 key.
@@ -37,8 +39,8 @@ func (c *fakeClock) now() time.Time { return c.t }
 // the test ends.
 func provision(t testing.TB, h *Handler) *Handler {
 	t.Helper()
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(func() { _ = h.Cleanup(); cancel() })
+	ctx := adapttest.Context(t)
+	t.Cleanup(func() { _ = h.Cleanup() })
 	if err := h.Provision(ctx); err != nil {
 		t.Fatalf("provision: %v", err)
 	}
@@ -51,9 +53,7 @@ func provision(t testing.TB, h *Handler) *Handler {
 // provisionErr provisions h and returns the error.
 func provisionErr(t testing.TB, h *Handler) error {
 	t.Helper()
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	defer cancel()
-	err := h.Provision(ctx)
+	err := h.Provision(adapttest.Context(t))
 	_ = h.Cleanup()
 	return err
 }

@@ -1,14 +1,13 @@
 package modal
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/caddyserver/caddy/v2"
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 )
 
 // Secrets the tests put into the environment.
@@ -28,8 +27,7 @@ func setSecrets(t *testing.T) {
 // when the test ends.
 func provision(t testing.TB, h *Handler) *Handler {
 	t.Helper()
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
+	ctx := adapttest.Context(t)
 	t.Cleanup(func() { _ = h.Cleanup() })
 	if err := h.Provision(ctx); err != nil {
 		t.Fatalf("Provision: %v", err)
@@ -79,9 +77,7 @@ func wantStatus(t testing.TB, rec *httptest.ResponseRecorder, status int, bodyCo
 // does after a failed Provision).
 func provisionErr(t testing.TB, h *Handler) error {
 	t.Helper()
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	defer cancel()
-	err := h.Provision(ctx)
+	err := h.Provision(adapttest.Context(t))
 	if cerr := h.Cleanup(); cerr != nil {
 		t.Errorf("Cleanup after Provision: %v", cerr)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 	"github.com/gpugate/gpugate/tests/runpodsim"
 )
 
@@ -42,8 +43,7 @@ func provision(t testing.TB, h *Handler, sim *runpodsim.Sim) *Handler {
 	if h.ServerlessURL == "" {
 		h.ServerlessURL = sim.ServerlessURL
 	}
-	ctx := caddyContext(t)
-	if err := h.Provision(ctx); err != nil {
+	if err := h.Provision(adapttest.Context(t)); err != nil {
 		t.Fatalf("provision: %v", err)
 	}
 	if err := h.Validate(); err != nil {
@@ -53,17 +53,10 @@ func provision(t testing.TB, h *Handler, sim *runpodsim.Sim) *Handler {
 	return h
 }
 
-// caddyContext returns a provisioning context with a (empty) config, as
-// Caddy gives modules; it is cancelled when the test ends.
+// caddyContext is adapttest.Context, the name module_test.go uses.
 func caddyContext(t testing.TB) caddy.Context {
 	t.Helper()
-	base, err := caddy.ProvisionContext(&caddy.Config{Admin: &caddy.AdminConfig{Disabled: true}})
-	if err != nil {
-		t.Fatalf("caddy context: %v", err)
-	}
-	ctx, cancel := caddy.NewContext(base)
-	t.Cleanup(cancel)
-	return ctx
+	return adapttest.Context(t)
 }
 
 // result is a handler response.

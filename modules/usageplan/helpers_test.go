@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
 
@@ -39,8 +40,8 @@ func newApp(t testing.TB, app *App, clock *testClock) *App {
 		app.Store = "memory://test-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + itoa(storeSeq.Add(1))
 	}
 	app.now = clock.now
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(func() { _ = app.Cleanup(); cancel() })
+	ctx := adapttest.Context(t)
+	t.Cleanup(func() { _ = app.Cleanup() })
 	if err := app.Validate(); err != nil {
 		t.Fatalf("validate app: %v", err)
 	}
@@ -56,9 +57,7 @@ func newApp(t testing.TB, app *App, clock *testClock) *App {
 // newHandler provisions h against app.
 func newHandler(t testing.TB, app *App, h *Handler) *Handler {
 	t.Helper()
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	t.Cleanup(cancel)
-	if err := h.provisionWith(ctx, app); err != nil {
+	if err := h.provisionWith(adapttest.Context(t), app); err != nil {
 		t.Fatalf("provision handler: %v", err)
 	}
 	return h

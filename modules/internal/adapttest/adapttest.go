@@ -1,6 +1,7 @@
 // Package adapttest is the shared harness of every module's Caddyfile tests:
 // golden Caddyfile -> JSON adapt tests over a testdata/ folder, and adapt
-// errors that must name the directive and say what to write instead.
+// errors that must name the directive and say what to write instead. Its
+// Context is the caddy.Context module unit tests provision with.
 //
 // Set GPUGATE_UPDATE_GOLDEN=1 to rewrite the golden .json files.
 package adapttest
