@@ -244,46 +244,8 @@ const pruneBatch = 2048
 func (c *counters) prune(now, windowsBefore, daysBefore time.Time) ([]windowID, []dayID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var ws []windowID
-	for start, ids := range c.byStart {
-		if start >= windowsBefore.Unix() {
-			continue
-		}
-		n := min(len(ids), pruneBatch-len(ws))
-		for _, id := range ids[len(ids)-n:] {
-			delete(c.windows, id)
-			delete(c.dirtyW, id)
-			ws = append(ws, id)
-		}
-		if n == len(ids) {
-			delete(c.byStart, start)
-		} else {
-			c.byStart[start] = ids[:len(ids)-n]
-		}
-		if len(ws) == pruneBatch {
-			break
-		}
-	}
-	var ds []dayID
-	for day, ids := range c.byDay {
-		if day >= daysBefore.Unix() {
-			continue
-		}
-		n := min(len(ids), pruneBatch-len(ds))
-		for _, id := range ids[len(ids)-n:] {
-			delete(c.days, id)
-			delete(c.dirtyD, id)
-			ds = append(ds, id)
-		}
-		if n == len(ids) {
-			delete(c.byDay, day)
-		} else {
-			c.byDay[day] = ids[:len(ids)-n]
-		}
-		if len(ds) == pruneBatch {
-			break
-		}
-	}
+	ws := pruneIndexed(c.byStart, windowsBefore.Unix(), c.windows, c.dirtyW)
+	ds := pruneIndexed(c.byDay, daysBefore.Unix(), c.days, c.dirtyD)
 	seen := 0
 	for id, tat := range c.tats {
 		if tat.Before(now) {
@@ -294,4 +256,31 @@ func (c *counters) prune(now, windowsBefore, daysBefore time.Time) ([]windowID, 
 		}
 	}
 	return ws, ds
+}
+
+// pruneIndexed removes up to pruneBatch records whose time in index
+// (Unix seconds -> ids) is before cutoff: from records, from dirty and from
+// the index. It returns the removed ids.
+func pruneIndexed[ID comparable, R, D any](index map[int64][]ID, cutoff int64, records map[ID]R, dirty map[ID]D) []ID {
+	var removed []ID
+	for t, ids := range index {
+		if t >= cutoff {
+			continue
+		}
+		n := min(len(ids), pruneBatch-len(removed))
+		for _, id := range ids[len(ids)-n:] {
+			delete(records, id)
+			delete(dirty, id)
+			removed = append(removed, id)
+		}
+		if n == len(ids) {
+			delete(index, t)
+		} else {
+			index[t] = ids[:len(ids)-n]
+		}
+		if len(removed) == pruneBatch {
+			break
+		}
+	}
+	return removed
 }
