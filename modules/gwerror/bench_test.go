@@ -1,28 +1,21 @@
 package gwerror
 
 import (
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 	"net/http"
 	"testing"
 )
-
-// nopWriter keeps only its header map, cleared between iterations.
-type nopWriter struct{ h http.Header }
-
-func (w *nopWriter) Header() http.Header         { return w.h }
-func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (w *nopWriter) WriteHeader(int)             {}
 
 // BenchmarkWriteDefault measures a built-in (AWS-style) 429 with the
 // request id, the common rejection path of a throttled client.
 func BenchmarkWriteDefault(b *testing.B) {
 	r, _ := caddyRequest(http.MethodGet)
-	w := &nopWriter{h: make(http.Header)}
+	w := adapttest.NewNopWriter()
 	gw := &Writer{}
 	retry := http.Header{"Retry-After": {"1"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		clear(w.h)
-		gw.Write(w, r, Response{Type: Throttled, Header: retry})
+		gw.Write(w.Reset(), r, Response{Type: Throttled, Header: retry})
 	}
 }
 
@@ -36,11 +29,10 @@ func BenchmarkWriteRestyled(b *testing.B) {
 		b.Fatal(err)
 	}
 	r, _ := caddyRequest(http.MethodGet)
-	w := &nopWriter{h: make(http.Header)}
+	w := adapttest.NewNopWriter()
 	gw := &Writer{Style: app.Style}
 	b.ReportAllocs()
 	for b.Loop() {
-		clear(w.h)
-		gw.Write(w, r, Response{Type: Throttled})
+		gw.Write(w.Reset(), r, Response{Type: Throttled})
 	}
 }

@@ -1,6 +1,7 @@
 package jsonmap
 
 import (
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,19 +18,6 @@ func (discard) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// nopWriter is a ResponseWriter that keeps only its header map, cleared
-// between iterations, so the benchmarks measure the handler.
-type nopWriter struct{ h http.Header }
-
-func (w *nopWriter) Header() http.Header         { return w.h }
-func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
-func (w *nopWriter) WriteHeader(int)             {}
-
-func (w *nopWriter) reset() http.ResponseWriter {
-	clear(w.h)
-	return w
-}
-
 // BenchmarkMultiTalkRequest measures the request mapping hot path: read,
 // parse, apply the MultiTalk template, encode.
 func BenchmarkMultiTalkRequest(b *testing.B) {
@@ -37,13 +25,13 @@ func BenchmarkMultiTalkRequest(b *testing.B) {
 	const body = `{"prompt":"a cat talking about GPUs","image_url":"s3://bucket/in/cat.png","audio_url":"s3://bucket/in/cat.wav","steps":30}`
 	r := httptest.NewRequest(http.MethodPost, "/api/v1/generate", nil)
 	r.Header.Set("Content-Type", "application/json")
-	w := &nopWriter{h: make(http.Header)}
+	w := adapttest.NewNopWriter()
 	src := strings.NewReader(body)
 	b.ReportAllocs()
 	for b.Loop() {
 		src.Reset(body)
 		r.Body, r.ContentLength = io.NopCloser(src), int64(len(body))
-		if err := h.ServeHTTP(w.reset(), r, discard{}); err != nil {
+		if err := h.ServeHTTP(w.Reset(), r, discard{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -56,10 +44,10 @@ func BenchmarkResponseMapping(b *testing.B) {
 	up := &upstream{contentType: "application/json",
 		body: `{"job_id":"j-123","status":"processing","progress":40,"created_at":"2026-11-22T10:00:00Z"}`}
 	r := httptest.NewRequest(http.MethodGet, "/api/v1/jobs/j-123", nil)
-	w := &nopWriter{h: make(http.Header)}
+	w := adapttest.NewNopWriter()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := h.ServeHTTP(w.reset(), r, up); err != nil {
+		if err := h.ServeHTTP(w.Reset(), r, up); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -71,9 +59,9 @@ func BenchmarkPassThrough(b *testing.B) {
 	h := newHandler(b, &Handler{Request: multiTalk})
 	b.ReportAllocs()
 	r := httptest.NewRequest(http.MethodGet, "/api/v1/jobs/j-123", nil)
-	w := &nopWriter{h: make(http.Header)}
+	w := adapttest.NewNopWriter()
 	for b.Loop() {
-		if err := h.ServeHTTP(w.reset(), r, discard{}); err != nil {
+		if err := h.ServeHTTP(w.Reset(), r, discard{}); err != nil {
 			b.Fatal(err)
 		}
 	}
