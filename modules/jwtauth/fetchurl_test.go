@@ -1,6 +1,7 @@
 package jwtauth
 
 import (
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -28,7 +29,11 @@ func TestFetchRedirectMustStaySecure(t *testing.T) {
 		http.Redirect(w, r, "http://idp.example/jwks.json", http.StatusFound)
 	}))
 	defer srv.Close()
-	_, err := getDocument(t.Context(), newFetchClient(), srv.URL)
+	client, err := newFetchClient(adapttest.Context(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = getDocument(t.Context(), client, srv.URL)
 	if err == nil || !strings.Contains(err.Error(), "must use https") {
 		t.Errorf("redirect to plain http: err = %v, want refused", err)
 	}

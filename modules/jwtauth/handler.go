@@ -185,7 +185,10 @@ func (h *Handler) provisionRemote(ctx caddy.Context, cfg KeySource) (keySource, 
 	val, _, err := remoteKeySets.LoadOrNew(rc, func() (caddy.Destructor, error) {
 		client := h.client
 		if client == nil {
-			client = newFetchClient()
+			var err error
+			if client, err = newFetchClient(ctx); err != nil {
+				return nil, err
+			}
 		}
 		set := newRemoteKeySet(rc, client, h.logger.Named("jwks"), h.now)
 		set.start()
@@ -207,17 +210,20 @@ func (h *Handler) provisionRemote(ctx caddy.Context, cfg KeySource) (keySource, 
 // maxFetchRedirects bounds redirects of JWKS and discovery fetches.
 const maxFetchRedirects = 5
 
-// newFetchClient is the HTTP client of JWKS and discovery fetches: its
-// redirects must stay on https (or loopback http) too.
-func newFetchClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 2
-	return &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+// newFetchClient is the HTTP client of JWKS and discovery fetches, on the
+// gateway's one outbound transport (system roots, proxies from the
+// environment); its redirects must stay on https (or loopback http) too.
+func newFetchClient(ctx caddy.Context) (*http.Client, error) {
+	tr, err := upstream.NewTransport(ctx, upstream.TransportConfig{TLS: true})
+	if err != nil {
+		return nil, fmt.Errorf("jwt_auth: JWKS transport: %w", err)
+	}
+	return &http.Client{Transport: tr.Transport, CheckRedirect: func(req *http.Request, via []*http.Request) error {
 		if len(via) >= maxFetchRedirects {
 			return fmt.Errorf("stopped after %d redirects", maxFetchRedirects)
 		}
 		return checkFetchURL("jwks redirect", req.URL.String())
-	}}
+	}}, nil
 }
 
 // Validate checks the configuration; it is fast and has no side effects.

@@ -54,17 +54,24 @@ func TestMetricsCountOutcomes(t *testing.T) {
 	admin := testkit.StandardClaims("alice", "", "")
 	admin["scope"] = "admin"
 	token := testkit.SignHS256(t, testSecret, admin)
+	// The collectors are process-wide (counts survive reloads): compare
+	// with the counts before this test's requests.
+	before := map[string]float64{}
+	for _, result := range []string{"ok", "missing", "invalid", "forbidden"} {
+		before[result] = counterValue(t, h.metrics.results.WithLabelValues(result))
+	}
+	hitsBefore := counterValue(t, h.metrics.cache.WithLabelValues("hit"))
 	serve(t, h, bearer(token))
 	serve(t, h, bearer(token))
 	serve(t, h, bearer(""))
 	serve(t, h, bearer("x.y.z"))
 	serve(t, h, bearer(testkit.SignHS256(t, testSecret, testkit.StandardClaims("bob", "", ""))))
 	for result, want := range map[string]float64{"ok": 2, "missing": 1, "invalid": 1, "forbidden": 1} {
-		if got := counterValue(t, h.metrics.results.WithLabelValues(result)); got != want {
+		if got := counterValue(t, h.metrics.results.WithLabelValues(result)) - before[result]; got != want {
 			t.Errorf("requests_total{result=%q} = %v, want %v", result, got, want)
 		}
 	}
-	if hits := counterValue(t, h.metrics.cache.WithLabelValues("hit")); hits != 1 {
+	if hits := counterValue(t, h.metrics.cache.WithLabelValues("hit")) - hitsBefore; hits != 1 {
 		t.Errorf("cache hits = %v, want 1", hits)
 	}
 }

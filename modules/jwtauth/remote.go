@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,9 @@ type remoteKeySet struct {
 
 	current atomic.Pointer[keySnapshot]
 	fetches atomic.Int64
+	// started and lastSuccess (unix ns, 0 = never) give the key set's age.
+	started     time.Time
+	lastSuccess atomic.Int64
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -74,7 +78,7 @@ type remoteKeySet struct {
 // newRemoteKeySet builds a key set; start launches its goroutine.
 func newRemoteKeySet(cfg remoteConfig, client *http.Client, logger *zap.Logger, now func() time.Time) *remoteKeySet {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &remoteKeySet{cfg: cfg, client: client, logger: logger, now: now,
+	s := &remoteKeySet{cfg: cfg, client: client, logger: logger, now: now, started: now(),
 		ctx: ctx, cancel: cancel, done: make(chan struct{}), ready: make(chan struct{}), jwksURL: cfg.jwksURL}
 	s.current.Store(&keySnapshot{})
 	return s
@@ -180,6 +184,7 @@ func (s *remoteKeySet) fetchShared(background bool) bool {
 	close(ch)
 	if err != nil {
 		if s.ctx.Err() == nil {
+			jwksFetchFailuresTotal.Get().WithLabelValues(s.describe()).Inc()
 			kept := len(s.snapshot().all)
 			s.logger.Warn("jwks fetch failed; keeping the last good keys",
 				zap.String("source", s.describe()), zap.Bool("background", background),
@@ -187,7 +192,17 @@ func (s *remoteKeySet) fetchShared(background bool) bool {
 		}
 		return false
 	}
+	s.lastSuccess.Store(s.now().UnixNano())
 	return true
+}
+
+// age is the time since the last successful fetch, or since the set
+// started when no fetch succeeded yet.
+func (s *remoteKeySet) age() time.Duration {
+	if ns := s.lastSuccess.Load(); ns != 0 {
+		return s.now().Sub(time.Unix(0, ns))
+	}
+	return s.now().Sub(s.started)
 }
 
 // lastResult reports whether the last finished fetch succeeded.
@@ -197,11 +212,23 @@ func (s *remoteKeySet) lastResult() bool {
 	return s.lastOK
 }
 
+// describe names the key set in logs and metric labels: its kind and URL,
+// without user info or query (which could carry a credential).
 func (s *remoteKeySet) describe() string {
 	if s.cfg.issuerURL != "" {
-		return "oidc " + s.cfg.issuerURL
+		return "oidc " + redactURL(s.cfg.issuerURL)
 	}
-	return "jwks " + s.cfg.jwksURL
+	return "jwks " + redactURL(s.cfg.jwksURL)
+}
+
+// redactURL drops the user info, query and fragment of raw.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable url)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
 }
 
 // issuerOf returns the discovered OIDC issuer ("" for a plain JWKS).

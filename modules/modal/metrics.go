@@ -19,32 +19,37 @@ const (
 	outcomeRedirectLoop = "redirect_loop"
 )
 
-// metrics are the modal handler's Prometheus collectors, shared by every
-// modal handler on one registry.
+// metrics are the modal handler's Prometheus collectors.
 type metrics struct {
 	requests  *prometheus.CounterVec
 	redirects prometheus.Counter
 }
 
-// newMetrics registers the collectors on registry, reusing the ones a
-// previous handler (another site, or the config before a reload) already
-// registered. A nil registry gives working, unregistered collectors.
-func newMetrics(registry *prometheus.Registry) (*metrics, error) {
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+// The process-wide collectors (see modules/internal/metrics).
+var (
+	requestsTotal = gometrics.NewCollector(func() *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "gpugate", Subsystem: "modal", Name: "requests_total",
 			Help: "Requests handled by modal handlers, by outcome.",
-		}, []string{"outcome"}),
-		redirects: prometheus.NewCounter(prometheus.CounterOpts{
+		}, []string{"outcome"})
+	})
+	redirectsFollowedTotal = gometrics.NewCollector(func() prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "gpugate", Subsystem: "modal", Name: "redirects_followed_total",
 			Help: "Long-call 303 redirects followed server-side.",
-		}),
-	}
+		})
+	})
+)
+
+// newMetrics registers the collectors on a config's registry. A nil
+// registry gives working, unregistered collectors.
+func newMetrics(registry prometheus.Registerer) (*metrics, error) {
+	m := new(metrics)
 	var err error
-	if m.requests, err = gometrics.Register(registry, m.requests); err != nil {
+	if m.requests, err = requestsTotal.Register(registry); err != nil {
 		return nil, err
 	}
-	if m.redirects, err = gometrics.Register(registry, m.redirects); err != nil {
+	if m.redirects, err = redirectsFollowedTotal.Register(registry); err != nil {
 		return nil, err
 	}
 	return m, nil

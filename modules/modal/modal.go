@@ -1,10 +1,7 @@
 package modal
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -88,15 +85,16 @@ type Handler struct {
 	// trust for the upstream, besides the system roots.
 	TLSCA string `json:"tls_ca,omitempty"`
 
-	origin    *url.URL
-	paths     upstream.PathMapper
-	injected  http.Header
-	transport *http.Transport
-	errors    *gwerror.Writer
-	logger    *zap.Logger
-	metrics   *metrics
-	buffers   *sync.Pool
-	now       func() time.Time
+	origin   *url.URL
+	paths    upstream.PathMapper
+	upstream *upstream.Client // the endpoint, with the gateway's credentials
+	errors   *gwerror.Writer
+	logger   *zap.Logger
+	metrics  *metrics
+	buffers  *sync.Pool
+	// now is the clock of the redirect-following budget (time.Now unless a
+	// test injects one).
+	now func() time.Time
 }
 
 // CaddyModule returns the Caddy module information.
@@ -107,15 +105,15 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision resolves the endpoint and secrets and builds the HTTP client.
+// Provision checks the settings, resolves the endpoint and secrets and
+// builds the upstream client.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	h.logger = ctx.Logger()
-	h.now = time.Now
-	if err := h.provisionEndpoint(); err != nil {
+	if err := h.Validate(); err != nil {
 		return err
 	}
-	if err := h.provisionCredentials(); err != nil {
-		return err
+	h.logger = ctx.Logger()
+	if h.now == nil {
+		h.now = time.Now
 	}
 	if h.Timeout == 0 {
 		h.Timeout = caddy.Duration(DefaultTimeout)
@@ -129,17 +127,30 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Redirects == "" {
 		h.Redirects = RedirectsFollow
 	}
-	tlsConfig, err := h.tlsConfig()
+	if err := h.provisionEndpoint(); err != nil {
+		return err
+	}
+	credentials, err := h.credentials()
 	if err != nil {
 		return err
 	}
-	h.transport = newTransport(tlsConfig)
+	caFile, err := h.caFile()
+	if err != nil {
+		return err
+	}
+	h.upstream, err = upstream.NewClient(ctx, upstream.ClientConfig{
+		Module: "modal", Target: h.origin, DialTimeout: dialTimeout,
+		CAFile: caFile, Credentials: credentials, StripHeaders: h.StripHeaders,
+	})
+	if err != nil {
+		return err
+	}
 	h.buffers = &sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 	if h.errors, err = gwerror.Load(ctx); err != nil {
-		return fmt.Errorf("modal: loading gateway responses: %v", err)
+		return fmt.Errorf("modal: loading gateway responses: %w", err)
 	}
 	if h.metrics, err = newMetrics(ctx.GetMetricsRegistry()); err != nil {
-		return fmt.Errorf("modal: registering metrics: %v", err)
+		return fmt.Errorf("modal: registering metrics: %w", err)
 	}
 	return nil
 }
@@ -179,77 +190,50 @@ func (h *Handler) provisionEndpoint() error {
 	return nil
 }
 
-// provisionCredentials resolves the configured secrets into the headers
-// injected on every upstream call.
-func (h *Handler) provisionCredentials() error {
-	h.injected = http.Header{}
+// credentials resolves the configured secrets into the headers the
+// upstream client sets on every call.
+func (h *Handler) credentials() (http.Header, error) {
+	injected := http.Header{}
 	if h.Bearer != "" {
 		key, err := upstream.ResolveSecret("modal bearer", h.Bearer)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		h.injected.Set("Authorization", "Bearer "+key)
+		injected.Set("Authorization", "Bearer "+key)
 	}
 	if h.ProxyAuthKey != "" || h.ProxyAuthSecret != "" {
 		key, err := upstream.ResolveSecret("modal proxy_auth key", h.ProxyAuthKey)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		secret, err := upstream.ResolveSecret("modal proxy_auth secret", h.ProxyAuthSecret)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		h.injected.Set("Modal-Key", key)
-		h.injected.Set("Modal-Secret", secret)
+		injected.Set("Modal-Key", key)
+		injected.Set("Modal-Secret", secret)
 	}
-	return nil
+	return injected, nil
 }
 
-// tlsConfig returns the TLS settings for the upstream, trusting the system
-// roots plus the operator's extra CA file when one is configured. The
-// server name (SNI) comes from the upstream URL's host.
-func (h *Handler) tlsConfig() (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+// caFile resolves tls_ca: the PEM file of the CAs trusted for the
+// endpoint instead of the system roots, or "" for the system roots (also
+// when a placeholder such as {env.MODAL_TLS_CA} is left unset).
+func (h *Handler) caFile() (string, error) {
 	if h.TLSCA == "" {
-		return cfg, nil
+		return "", nil
 	}
 	file, err := caddy.NewReplacer().ReplaceOrErr(h.TLSCA, false, true)
 	if err != nil {
-		return nil, fmt.Errorf("modal tls_ca: cannot resolve %q", h.TLSCA)
+		return "", fmt.Errorf("modal tls_ca: cannot resolve %q: %w", h.TLSCA, err)
 	}
 	if file == "" {
-		return cfg, nil // e.g. {env.MODAL_TLS_CA} left unset: system roots only
+		return "", nil
 	}
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("modal tls_ca: %v", err)
+	if _, err := os.Stat(file); err != nil {
+		return "", fmt.Errorf("modal tls_ca: %w", err)
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("modal tls_ca: %s holds no PEM certificate", file)
-	}
-	cfg.RootCAs = pool
-	return cfg, nil
-}
-
-// newTransport builds the upstream transport. Responses are passed through
-// as the upstream encoded them (no transparent gzip).
-func newTransport(tlsConfig *tls.Config) *http.Transport {
-	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		TLSClientConfig:       tlsConfig,
-		TLSHandshakeTimeout:   dialTimeout,
-		ForceAttemptHTTP2:     true,
-		DisableCompression:    true,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
+	return file, nil
 }
 
 // Validate checks the settings that Provision did not already reject.
@@ -260,7 +244,7 @@ func (h *Handler) Validate() error {
 	if h.UpstreamPrefix != "" && h.PathPrefix == "" {
 		return fmt.Errorf("modal: an upstream prefix needs a client prefix; write replace_prefix <from> <to>")
 	}
-	if h.Redirects != RedirectsFollow && h.Redirects != RedirectsPass {
+	if h.Redirects != "" && h.Redirects != RedirectsFollow && h.Redirects != RedirectsPass {
 		return fmt.Errorf("modal: redirects must be %q or %q, not %q", RedirectsFollow, RedirectsPass, h.Redirects)
 	}
 	if h.Timeout < 0 || h.FollowFor < 0 || h.MaxBody < 0 {
@@ -284,12 +268,7 @@ func (h *Handler) Validate() error {
 }
 
 // Cleanup closes idle upstream connections; safe after a failed Provision.
-func (h *Handler) Cleanup() error {
-	if h.transport != nil {
-		h.transport.CloseIdleConnections()
-	}
-	return nil
-}
+func (h *Handler) Cleanup() error { return h.upstream.Cleanup() }
 
 // callTimeout is the time left for one upstream call: the per-call timeout,
 // cut short by the end of the redirect-following budget when redirects are

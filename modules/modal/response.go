@@ -70,10 +70,9 @@ func (h *Handler) clientLocation(base *url.URL, location string) (string, bool) 
 // every read, so tokens and progress events reach the client as they come.
 func (h *Handler) writeResponse(w http.ResponseWriter, resp *http.Response) {
 	header := w.Header()
-	for name, values := range resp.Header {
+	for name, values := range resp.Header { // already cleaned by the upstream client
 		header[name] = values
 	}
-	removeHopHeaders(header)
 	if location := resp.Header.Get("Location"); location != "" {
 		if mapped, ok := h.clientLocation(resp.Request.URL, location); ok {
 			header.Set("Location", mapped)

@@ -14,10 +14,6 @@ import (
 	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
 
-// errCallTimedOut is the cancel cause of an upstream call that did not
-// answer within its time.
-var errCallTimedOut = errors.New("upstream call timed out")
-
 // errRedirectLoop ends a chain of redirects longer than maxRedirectHops.
 var errRedirectLoop = errors.New("too many redirects from the upstream")
 
@@ -42,8 +38,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 
 	ctx, cancel := context.WithCancelCause(r.Context())
 	defer cancel(nil)
-	out, body := h.upstreamRequest(r, path, rawPath)
-	out = out.WithContext(ctx)
+	out, body := h.upstreamRequest(ctx, r, path, rawPath)
 
 	deadline := start.Add(time.Duration(h.FollowFor))
 	resp, err := h.call(out, cancel, h.callTimeout(deadline))
@@ -57,10 +52,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized {
 		// The client's credentials never reach the upstream, so a 401 is
-		// about the gateway's own: the client cannot fix it.
-		h.logger.Error("the Modal endpoint rejected the gateway's credentials; check bearer and proxy_auth",
-			zap.String("upstream", h.origin.Host), zap.String("method", r.Method))
-		h.reject(w, r, outcomeCredentials, gwerror.Response{Type: gwerror.IntegrationFailure})
+		// about the gateway's own (bearer, proxy_auth): the client cannot
+		// fix it.
+		h.reject(w, r, outcomeCredentials, h.upstream.Refused(resp.StatusCode))
 		return nil
 	}
 	h.metrics.requests.WithLabelValues(outcomeProxied).Inc()
@@ -73,15 +67,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 // once the headers are in.
 func (h *Handler) call(req *http.Request, cancel context.CancelCauseFunc, limit time.Duration) (*http.Response, error) {
 	if limit <= 0 {
-		return nil, errCallTimedOut
+		return nil, upstream.ErrTimedOut
 	}
-	timer := time.AfterFunc(limit, func() { cancel(errCallTimedOut) })
-	resp, err := h.transport.RoundTrip(req)
+	timer := time.AfterFunc(limit, func() { cancel(upstream.ErrTimedOut) })
+	resp, err := h.upstream.RoundTrip(req)
 	if !timer.Stop() {
 		if err == nil {
 			resp.Body.Close()
 		}
-		return nil, errCallTimedOut
+		return nil, upstream.ErrTimedOut
 	}
 	return resp, err
 }
@@ -100,15 +94,14 @@ func (h *Handler) follow(ctx context.Context, cancel context.CancelCauseFunc, fi
 			return nil, errRedirectLoop
 		}
 		h.metrics.redirects.Inc()
-		req := &http.Request{
-			Method: http.MethodGet, URL: next, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-			Header: first.Header.Clone(), Host: h.origin.Host,
-		}
+		req := first.WithContext(ctx)
+		req.Method, req.URL, req.Body, req.ContentLength = http.MethodGet, next, nil, 0
+		req.Header = first.Header.Clone()
 		for _, name := range []string{"Content-Type", "Content-Length", "Content-Encoding", "Expect"} {
 			req.Header.Del(name)
 		}
 		var err error
-		if resp, err = h.call(req.WithContext(ctx), cancel, h.callTimeout(deadline)); err != nil {
+		if resp, err = h.call(req, cancel, h.callTimeout(deadline)); err != nil {
 			return nil, err
 		}
 	}
@@ -131,20 +124,15 @@ func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, err err
 	case r.Context().Err() != nil:
 		h.metrics.requests.WithLabelValues(outcomeClientGone).Inc()
 		h.logger.Debug("client went away before the upstream answered", zap.String("upstream", h.origin.Host))
-	case errors.Is(err, errCallTimedOut):
-		h.logger.Warn("modal upstream timed out", zap.String("upstream", h.origin.Host),
-			zap.Duration("timeout", time.Duration(h.Timeout)), zap.Duration("follow_for", time.Duration(h.FollowFor)))
-		h.reject(w, r, outcomeTimeout, gwerror.Response{Type: gwerror.IntegrationTimeout})
 	case errors.Is(err, errRedirectLoop):
 		h.logger.Error("modal upstream kept redirecting", zap.String("upstream", h.origin.Host))
 		h.reject(w, r, outcomeRedirectLoop, gwerror.Response{Type: gwerror.IntegrationFailure})
 	default:
-		resp := upstream.ErrorResponse(err)
+		resp := h.upstream.Failed(err)
 		outcome := outcomeUnreachable
 		if resp.Type == gwerror.IntegrationTimeout {
 			outcome = outcomeTimeout
 		}
-		h.logger.Error("modal upstream unreachable", zap.String("upstream", h.origin.Host), zap.Error(err))
 		h.reject(w, r, outcome, resp)
 	}
 }

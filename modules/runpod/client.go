@@ -2,7 +2,6 @@ package runpod
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -21,28 +20,32 @@ type apiResponse struct {
 }
 
 // call sends one request to the v2 management API (path is relative to
-// base_url) and reads the answer. A GET whose connection could not be made
-// is retried once; nothing else is retried, so a create is never sent twice.
-func (h *Handler) call(ctx context.Context, method, path string, body []byte) (*apiResponse, error) {
-	resp, err := h.send(ctx, method, path, body)
+// base_url) on behalf of the client request r, and reads the answer. A GET
+// whose connection could not be made is retried once; nothing else is
+// retried, so a create is never sent twice.
+func (h *Handler) call(r *http.Request, method, path string, body []byte) (*apiResponse, error) {
+	resp, err := h.send(r, method, path, body)
 	var dialErr reverseproxy.DialError
-	if err != nil && method == http.MethodGet && errors.As(err, &dialErr) && ctx.Err() == nil {
-		resp, err = h.send(ctx, method, path, body)
+	if err != nil && method == http.MethodGet && errors.As(err, &dialErr) && r.Context().Err() == nil {
+		resp, err = h.send(r, method, path, body)
 	}
 	return resp, err
 }
 
-func (h *Handler) send(ctx context.Context, method, path string, body []byte) (*apiResponse, error) {
+func (h *Handler) send(r *http.Request, method, path string, body []byte) (*apiResponse, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	u := *h.base
 	u.Path += path
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	req, err := http.NewRequestWithContext(r.Context(), method, u.String(), rd)
 	if err != nil {
 		return nil, err
 	}
+	// The client's Host and TLS, for the forwarding headers the upstream
+	// client sets (it addresses RunPod's own host).
+	req.Host, req.TLS = r.Host, r.TLS
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "gpugate")
 	if body != nil {

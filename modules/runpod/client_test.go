@@ -1,9 +1,9 @@
 package runpod
 
 import (
-	"context"
 	"errors"
 	"net"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
@@ -21,12 +21,13 @@ func TestConnectFailureIsRecognised(t *testing.T) {
 	l.Close()
 	sim := startSim(t)
 	h := provision(t, &Handler{Mode: ModePods, BaseURL: closed}, sim)
-	_, err = h.send(context.Background(), "GET", "/pods", nil)
+	client := httptest.NewRequest("GET", "/pods", nil)
+	_, err = h.send(client, "GET", "/pods", nil)
 	var dialErr reverseproxy.DialError
 	if !errors.As(err, &dialErr) {
 		t.Fatalf("refused connection: %T %v, want a DialError", err, err)
 	}
-	if _, err := h.call(context.Background(), "POST", "/pods", []byte(`{}`)); !errors.As(err, &dialErr) {
+	if _, err := h.call(client, "POST", "/pods", []byte(`{}`)); !errors.As(err, &dialErr) {
 		t.Fatalf("POST: %v", err)
 	}
 }

@@ -22,17 +22,20 @@ const (
 	outcomeRejected    = "rejected" // refused at the gateway, no upstream call
 )
 
-// loadMetrics registers the runpod collectors on reg, reusing the ones a
-// previous config (before a reload) registered. A nil registry gives a
-// working, unregistered collector.
-func loadMetrics(reg prometheus.Registerer) (*metrics, error) {
-	calls := prometheus.NewCounterVec(prometheus.CounterOpts{
+// requestsTotal is the process-wide collector (see modules/internal/metrics).
+var requestsTotal = gometrics.NewCollector(func() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "gpugate",
 		Subsystem: "runpod",
 		Name:      "requests_total",
 		Help:      "Requests handled by the runpod directive, by mode and outcome.",
 	}, []string{"mode", "outcome"})
-	calls, err := gometrics.Register(reg, calls)
+})
+
+// loadMetrics registers the runpod collectors on a config's registry. A nil
+// registry gives a working, unregistered collector.
+func loadMetrics(reg prometheus.Registerer) (*metrics, error) {
+	calls, err := requestsTotal.Register(reg)
 	if err != nil {
 		return nil, err
 	}

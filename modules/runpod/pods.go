@@ -9,10 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.uber.org/zap"
-
 	"github.com/gpugate/gpugate/modules/gwerror"
-	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
 
 // podIDPattern is what a pod id may look like; anything else is a 404
@@ -150,12 +147,10 @@ func (h *Handler) fetchOwned(w http.ResponseWriter, r *http.Request, owner, id s
 // upstreamCall calls RunPod and reports whether it answered one of the
 // expected statuses; otherwise it has written the mapped error.
 func (h *Handler) upstreamCall(w http.ResponseWriter, r *http.Request, method, path string, body []byte, want ...int) (*apiResponse, bool) {
-	resp, err := h.call(r.Context(), method, path, body)
+	resp, err := h.call(r, method, path, body)
 	if err != nil {
-		mapped := upstream.ErrorResponse(err)
+		mapped := h.upstream.Failed(err)
 		h.metrics.observe(h.Mode, outcomeFor(mapped))
-		// Transport errors name the URL and the cause, never a header: no key.
-		h.logger.Debug("runpod upstream call failed", zap.String("path", path), zap.Error(err))
 		h.errors.Write(w, r, mapped)
 		return nil, false
 	}
@@ -169,7 +164,7 @@ func (h *Handler) upstreamCall(w http.ResponseWriter, r *http.Request, method, p
 		_ = h.badUpstream(w, r)
 		return nil, false
 	}
-	h.errors.Write(w, r, upstreamErrorResponse(resp.status, resp.header, resp.body))
+	h.errors.Write(w, r, h.upstreamError(resp.status, resp.header, resp.body))
 	return nil, false
 }
 

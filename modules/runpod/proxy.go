@@ -16,13 +16,13 @@ import (
 	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
 
-// newProxy provisions a Caddy reverse proxy to target's host through t. It
+// newProxy provisions a Caddy reverse proxy to target's host through c. It
 // flushes immediately (streams pass unbuffered) and retries once only when
 // the connection could not be made: a request that reached RunPod is never
 // sent twice.
-func newProxy(ctx caddy.Context, t *keyTransport, target *url.URL) (*reverseproxy.Handler, error) {
+func newProxy(ctx caddy.Context, c *upstream.Client, target *url.URL) (*reverseproxy.Handler, error) {
 	rp := &reverseproxy.Handler{
-		Transport:     t,
+		Transport:     c,
 		Upstreams:     reverseproxy.UpstreamPool{{Dial: hostPort(target)}},
 		FlushInterval: caddy.Duration(-1),
 		LoadBalancing: &reverseproxy.LoadBalancing{
@@ -111,7 +111,7 @@ func (h *Handler) serveServerless(w http.ResponseWriter, r *http.Request, next c
 
 // pass proxies r to the upstream path (as PathMapper.Map returns it) on the
 // target, mapping transport failures and RunPod problem+json errors onto
-// the gateway's error contract. The transport (keyTransport) strips client
+// the gateway's error contract. The upstream client strips client
 // credentials and injects the key.
 func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, path, rawPath string) error {
 	out := r.WithContext(r.Context()) // a shallow copy whose URL we may change
@@ -121,7 +121,7 @@ func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 	cw := newErrorCapture(w)
 	err := h.proxy.ServeHTTP(cw, out, next)
 	if err != nil && !cw.wroteHeader {
-		resp := upstream.ErrorResponse(err)
+		resp := h.upstream.Failed(err)
 		h.metrics.observe(h.Mode, outcomeFor(resp))
 		h.errors.Write(w, r, resp)
 		return nil
@@ -129,7 +129,7 @@ func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 	if cw.capturing {
 		h.metrics.observe(h.Mode, outcomeOf(cw.status))
 		cw.restoreHeader()
-		h.errors.Write(w, r, upstreamErrorResponse(cw.status, cw.upstreamHeader, cw.body.Bytes()))
+		h.errors.Write(w, r, h.upstreamError(cw.status, cw.upstreamHeader, cw.body.Bytes()))
 		return nil
 	}
 	h.metrics.observe(h.Mode, outcomeOf(cw.status))

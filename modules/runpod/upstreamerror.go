@@ -21,13 +21,14 @@ type problem struct {
 // maxMessage bounds the length of a message relayed from RunPod.
 const maxMessage = 512
 
-// upstreamErrorResponse maps an error answer from RunPod onto the gateway's
-// JSON. Statuses that mean something to the client keep their code and
-// RunPod's explanation (400, 404, 409, 422; 429 with Retry-After). RunPod
-// rejecting the gateway's own key or account (401, 402, 403) and RunPod
-// failures (5xx) are the gateway's problem: 502, or 504 for a RunPod
-// timeout, without upstream detail.
-func upstreamErrorResponse(status int, header http.Header, body []byte) gwerror.Response {
+// upstreamError maps an error answer from RunPod onto the gateway's JSON.
+// Statuses that mean something to the client keep their code and RunPod's
+// explanation (400, 404, 409, 422; 429 with Retry-After). RunPod rejecting
+// the gateway's own key or account (401, 402, 403) is logged for the
+// operator (upstream.Client.Refused) and, like RunPod failures (5xx), is the
+// gateway's problem: 502, or 504 for a RunPod timeout, without upstream
+// detail.
+func (h *Handler) upstreamError(status int, header http.Header, body []byte) gwerror.Response {
 	msg := problemMessage(header, body)
 	switch status {
 	case http.StatusBadRequest, http.StatusUnprocessableEntity:
@@ -43,8 +44,9 @@ func upstreamErrorResponse(status int, header http.Header, body []byte) gwerror.
 		}
 		return gwerror.Response{Type: gwerror.Throttled, Header: http.Header{"Retry-After": {retry}}}
 	case http.StatusUnauthorized, http.StatusPaymentRequired, http.StatusForbidden:
-		return gwerror.Response{Type: gwerror.IntegrationFailure,
-			Message: fmt.Sprintf("RunPod refused the gateway's request (%d %s)", status, http.StatusText(status))}
+		resp := h.upstream.Refused(status)
+		resp.Message = fmt.Sprintf("RunPod refused the gateway's request (%d %s)", status, http.StatusText(status))
+		return resp
 	case http.StatusGatewayTimeout:
 		return gwerror.Response{Type: gwerror.IntegrationTimeout}
 	}

@@ -98,8 +98,9 @@ func TestUpstreamErrorResponse(t *testing.T) {
 		{504, ``, 504, "Endpoint request timed out"},
 		{500, `{"detail":"stack trace"}`, 502, "Bad Gateway"},
 	}
+	h := provision(t, &Handler{Mode: ModePods}, startSim(t))
 	for _, c := range cases {
-		resp := upstreamErrorResponse(c.status, problem, []byte(c.body))
+		resp := h.upstreamError(c.status, problem, []byte(c.body))
 		if resp.StatusCode() != c.code || resp.Text() != c.msg {
 			t.Errorf("%d %s -> %d %q, want %d %q", c.status, c.body, resp.StatusCode(), resp.Text(), c.code, c.msg)
 		}

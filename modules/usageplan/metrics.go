@@ -21,26 +21,32 @@ const (
 	noPlan              = "none"
 )
 
-// newMetrics registers the collectors on reg, reusing the ones a previous
-// config (before a reload) registered. A nil registry gives working,
-// unregistered collectors.
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
-		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+// The process-wide collectors (see modules/internal/metrics).
+var (
+	decisionsTotal = gometrics.NewCollector(func() *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "gpugate", Subsystem: "usage_plan", Name: "decisions_total",
 			Help: "Usage-plan admission decisions by plan and outcome.",
-		}, []string{"plan", "outcome"}),
-		storeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		}, []string{"plan", "outcome"})
+	})
+	storeDurationSeconds = gometrics.NewCollector(func() *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "gpugate", Subsystem: "usage_plan", Name: "store_duration_seconds",
 			Help:    "Time of one usage-plan store decision, by store kind.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
-		}, []string{"store"}),
-	}
+		}, []string{"store"})
+	})
+)
+
+// newMetrics registers the collectors on a config's registry; a nil
+// registry gives working, unregistered collectors.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := new(metrics)
 	var err error
-	if m.decisions, err = gometrics.Register(reg, m.decisions); err != nil {
+	if m.decisions, err = decisionsTotal.Register(reg); err != nil {
 		return nil, err
 	}
-	if m.storeDuration, err = gometrics.Register(reg, m.storeDuration); err != nil {
+	if m.storeDuration, err = storeDurationSeconds.Register(reg); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -1,29 +1,54 @@
-// Package metrics holds the one way gpugate modules register their
-// Prometheus collectors on ctx.GetMetricsRegistry(): a second registration
-// of the same series (another site using the module, or the config after a
-// reload) reuses the collector registered first, so counts carry on.
+// Package metrics holds the one way gpugate modules publish Prometheus
+// collectors, the way Caddy's reverse_proxy does (reverseproxy/metrics.go):
+// each collector is made once per process and registered into every
+// config's registry (ctx.GetMetricsRegistry()). Caddy gives each config a
+// fresh registry, so a collector made per config would restart at zero on
+// every `caddy reload`; one made once carries its counts across reloads and
+// is shared by every site that uses the module.
 package metrics
 
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Register registers c on reg and returns the collector to use.
+// Collector is a Prometheus collector made on first use and shared by every
+// config of the process. Declare one per series at package level:
 //
-// When reg already holds a collector with the same description
-// (prometheus.AlreadyRegisteredError), Register returns that existing
-// collector, provided it has the type C; an existing collector of another
-// type is an error. Any other registration failure (say, the same metric
-// name with other labels or help) is returned as is, with the zero C.
+//	var requests = metrics.NewCollector(func() *prometheus.CounterVec {
+//		return prometheus.NewCounterVec(prometheus.CounterOpts{...}, []string{"outcome"})
+//	})
 //
-// A nil reg, including a nil *prometheus.Registry (a caddy.Context built
-// without caddy.NewContext), registers nothing and returns c, a working
-// collector that no registry exposes.
-func Register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	var zero C
+// and call Register(ctx.GetMetricsRegistry()) in Provision.
+type Collector[C prometheus.Collector] struct {
+	once sync.Once
+	make func() C
+	c    C
+}
+
+// NewCollector returns a Collector that builds its collector with make the
+// first time it is needed.
+func NewCollector[C prometheus.Collector](make func() C) *Collector[C] {
+	return &Collector[C]{make: make}
+}
+
+// Get returns the process-wide collector without registering it anywhere.
+func (p *Collector[C]) Get() C {
+	p.once.Do(func() { p.c = p.make() })
+	return p.c
+}
+
+// Register registers the process-wide collector on reg (a config's
+// registry) and returns it. Registering it again on the same registry
+// (another site, another handler) is not an error. A nil reg, including a
+// nil *prometheus.Registry (a caddy.Context built without caddy.NewContext),
+// registers nothing. Any other registration failure, such as another
+// collector with the same name but other labels, is returned.
+func (p *Collector[C]) Register(reg prometheus.Registerer) (C, error) {
+	c := p.Get()
 	if isNil(reg) {
 		return c, nil
 	}
@@ -32,15 +57,14 @@ func Register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 		return c, nil
 	}
 	var are prometheus.AlreadyRegisteredError
-	if !errors.As(err, &are) {
-		return zero, err
+	if errors.As(err, &are) && are.ExistingCollector == prometheus.Collector(c) {
+		return c, nil
 	}
-	existing, ok := are.ExistingCollector.(C)
-	if !ok {
-		return zero, fmt.Errorf("metrics: collector already registered with type %T, want %T: %w",
-			are.ExistingCollector, c, err)
+	var zero C
+	if errors.As(err, &are) {
+		return zero, fmt.Errorf("metrics: another collector (%T) is registered with the same description: %w", are.ExistingCollector, err)
 	}
-	return existing, nil
+	return zero, err
 }
 
 // isNil reports whether reg is nil or a nil *prometheus.Registry, which

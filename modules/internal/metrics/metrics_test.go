@@ -26,116 +26,100 @@ func value(t *testing.T, c prometheus.Counter) float64 {
 	return m.GetCounter().GetValue()
 }
 
-func TestRegisterNew(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	c := newVec()
-	got, err := Register(reg, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != c {
-		t.Fatal("Register returned another collector than the new one")
-	}
-	got.WithLabelValues("ok").Inc()
+// gathered returns the value of the gpugate_test_requests_total{outcome="ok"}
+// series that reg exposes.
+func gathered(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
 	families, err := reg.Gather()
-	if err != nil || len(families) != 1 || families[0].GetName() != "gpugate_test_requests_total" {
-		t.Fatalf("gathered %v, %v", families, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "gpugate_test_requests_total" {
+			return f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("registry exposes no gpugate_test_requests_total: %v", families)
+	return 0
+}
+
+func TestCountsCarryAcrossRegistries(t *testing.T) {
+	t.Parallel()
+	requests := NewCollector(newVec)
+	first := prometheus.NewRegistry() // the config before a reload
+	c, err := requests.Register(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WithLabelValues("ok").Add(3)
+
+	second := prometheus.NewRegistry() // the config after it
+	c2, err := requests.Register(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2 != c {
+		t.Fatal("the second config got another collector")
+	}
+	c2.WithLabelValues("ok").Inc()
+	if got := gathered(t, second); got != 4 {
+		t.Errorf("after the reload the registry shows %v, want 4 (3 before + 1 after)", got)
 	}
 }
 
-func TestRegisterAlreadyRegisteredSameType(t *testing.T) {
+func TestRegisterTwiceOnOneRegistry(t *testing.T) {
+	t.Parallel()
+	requests := NewCollector(newVec)
 	reg := prometheus.NewRegistry()
-	first, err := Register(reg, newVec())
-	if err != nil {
-		t.Fatal(err)
+	for range 2 { // two sites using the module
+		if _, err := requests.Register(reg); err != nil {
+			t.Fatal(err)
+		}
 	}
-	second, err := Register(reg, newVec()) // another site, or the config after a reload
-	if err != nil {
-		t.Fatal(err)
-	}
-	if second != first {
-		t.Fatal("second registration did not reuse the first collector")
-	}
-	first.WithLabelValues("ok").Inc()
-	second.WithLabelValues("ok").Inc()
-	if got := value(t, first.WithLabelValues("ok")); got != 2 {
-		t.Errorf("shared counter = %v, want 2", got)
+	requests.Get().WithLabelValues("ok").Inc()
+	if got := gathered(t, reg); got != 1 {
+		t.Errorf("registry shows %v, want 1", got)
 	}
 }
 
-func TestRegisterAlreadyRegisteredInterfaceType(t *testing.T) {
+func TestRegisterConflict(t *testing.T) {
+	t.Parallel()
 	reg := prometheus.NewRegistry()
-	first, err := Register(reg, prometheus.NewCounter(counterOpts()))
-	if err != nil {
+	if err := reg.Register(newVec()); err != nil {
 		t.Fatal(err)
 	}
-	second, err := Register(reg, prometheus.NewCounter(counterOpts()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	first.Inc()
-	second.Inc()
-	if got := value(t, first); got != 2 {
-		t.Errorf("shared counter = %v, want 2", got)
-	}
-}
-
-func TestRegisterAlreadyRegisteredOtherType(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	if _, err := Register(reg, prometheus.NewCounter(counterOpts())); err != nil {
-		t.Fatal(err)
-	}
-	// Same description, so the registry reports AlreadyRegisteredError, but
-	// the existing collector is a Counter, not a *CounterVec.
-	got, err := Register(reg, prometheus.NewCounterVec(counterOpts(), nil))
-	if err == nil {
-		t.Fatal("want an error for an existing collector of another type")
-	}
-	if got != nil {
-		t.Errorf("got collector %v with the error, want nil", got)
-	}
+	// Same description, another collector: somebody else owns the name.
+	got, err := NewCollector(newVec).Register(reg)
 	var are prometheus.AlreadyRegisteredError
-	if !errors.As(err, &are) {
-		t.Errorf("error %v does not wrap AlreadyRegisteredError", err)
+	if err == nil || !errors.As(err, &are) || got != nil {
+		t.Fatalf("Register = %v, %v; want a nil collector and an AlreadyRegisteredError", got, err)
 	}
-	if !strings.Contains(err.Error(), "*prometheus.CounterVec") {
-		t.Errorf("error %q does not name the wanted type", err)
+	if !strings.Contains(err.Error(), "another collector") {
+		t.Errorf("error %q does not say what happened", err)
 	}
-}
-
-func TestRegisterOtherError(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	if _, err := Register(reg, newVec()); err != nil {
-		t.Fatal(err)
-	}
-	// Same name, other labels: not AlreadyRegisteredError.
-	other := prometheus.NewCounterVec(counterOpts(), []string{"mode", "outcome"})
-	got, err := Register(reg, other)
-	if err == nil {
-		t.Fatal("want an error for an inconsistent registration")
-	}
-	if got != nil {
-		t.Errorf("got collector %v with the error, want nil", got)
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		t.Errorf("error %v is AlreadyRegisteredError", err)
+	// Same name, other labels: not an AlreadyRegisteredError.
+	other := NewCollector(func() *prometheus.CounterVec {
+		return prometheus.NewCounterVec(counterOpts(), []string{"mode", "outcome"})
+	})
+	if got, err := other.Register(reg); err == nil || errors.As(err, &are) || got != nil {
+		t.Fatalf("inconsistent registration = %v, %v; want an error", got, err)
 	}
 }
 
 func TestRegisterNilRegistry(t *testing.T) {
+	t.Parallel()
 	var typedNil *prometheus.Registry // what a caddy.Context without a registry gives
 	for name, reg := range map[string]prometheus.Registerer{"nil": nil, "nil *Registry": typedNil} {
 		t.Run(name, func(t *testing.T) {
-			c := newVec()
-			got, err := Register(reg, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != c {
-				t.Fatal("Register did not return the unregistered collector")
+			requests := NewCollector(newVec)
+			got, err := requests.Register(reg)
+			if err != nil || got == nil {
+				t.Fatalf("Register = %v, %v", got, err)
 			}
 			got.WithLabelValues("ok").Inc() // still works
+			if v := value(t, requests.Get().WithLabelValues("ok")); v != 1 {
+				t.Errorf("counter = %v, want 1", v)
+			}
 		})
 	}
 }

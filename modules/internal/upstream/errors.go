@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
 	"github.com/gpugate/gpugate/modules/gwerror"
 )
 
@@ -26,11 +28,39 @@ func ErrorResponse(err error) gwerror.Response {
 	return gwerror.Response{Type: gwerror.IntegrationFailure}
 }
 
+// ErrTimedOut is the cancel cause (context.WithCancelCause) of an upstream
+// call that a module's own timer cut short; IsTimeout counts it.
+var ErrTimedOut = errors.New("upstream call timed out")
+
 // IsTimeout reports whether err is a deadline or network timeout.
 func IsTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrTimedOut) {
 		return true
 	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Failed maps a call that got no answer from the upstream (ErrorResponse)
+// and logs it at warn level with the upstream's host: the operator must
+// know when an upstream is down or slow. Transport errors name the URL and
+// the cause, never a header, so no credential reaches the log.
+func (c *Client) Failed(err error) gwerror.Response {
+	resp := ErrorResponse(err)
+	msg := c.module + " upstream unreachable"
+	if resp.Type == gwerror.IntegrationTimeout {
+		msg = c.module + " upstream timed out"
+	}
+	c.logger.Warn(msg, zap.Error(err))
+	return resp
+}
+
+// Refused answers an upstream that refused the gateway's own credentials
+// or account (401, 402, 403: the client's credentials never reach it): 502
+// for the client, who can do nothing about it, and a warn log line naming
+// the upstream and its status for the operator, who can.
+func (c *Client) Refused(status int) gwerror.Response {
+	c.logger.Warn(c.module+" upstream refused the gateway's credentials; check the configured key",
+		zap.Int("status", status))
+	return gwerror.Response{Type: gwerror.IntegrationFailure}
 }

@@ -11,17 +11,6 @@ import (
 	"github.com/gpugate/gpugate/modules/gwerror"
 )
 
-func TestStripClientCredentials(t *testing.T) {
-	h := http.Header{}
-	for _, name := range []string{"Authorization", "X-Api-Key", "Cookie", "Modal-Key", "Modal-Secret", "X-Custom-Key", "Accept"} {
-		h.Set(name, "client-value")
-	}
-	StripClientCredentials(h, "X-Custom-Key")
-	if len(h) != 1 || h.Get("Accept") != "client-value" {
-		t.Fatalf("after strip: %v, want only Accept", h)
-	}
-}
-
 func TestResolveSecret(t *testing.T) {
 	t.Setenv("GPUGATE_TEST_SECRET", " s3cret\n")
 	got, err := ResolveSecret("runpod api_key", "{env.GPUGATE_TEST_SECRET}")
@@ -47,6 +36,7 @@ func TestErrorResponse(t *testing.T) {
 		{caddyhttp.Error(http.StatusGatewayTimeout, errors.New("x")), http.StatusGatewayTimeout},
 		{caddyhttp.Error(http.StatusBadGateway, errors.New("connection refused")), http.StatusBadGateway},
 		{errors.New("connection reset"), http.StatusBadGateway},
+		{ErrTimedOut, http.StatusGatewayTimeout},
 	}
 	for _, c := range cases {
 		if got := ErrorResponse(c.err).StatusCode(); got != c.want {
@@ -56,5 +46,7 @@ func TestErrorResponse(t *testing.T) {
 	if msg := ErrorResponse(context.DeadlineExceeded).Text(); msg != "Endpoint request timed out" {
 		t.Errorf("timeout message = %q", msg)
 	}
-	_ = gwerror.IntegrationTimeout
+	if got := ErrorResponse(fmt.Errorf("call: %w", ErrTimedOut)); got.Type != gwerror.IntegrationTimeout {
+		t.Errorf("a module's own timer = %v, want a timeout", got.Type)
+	}
 }

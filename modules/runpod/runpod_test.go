@@ -48,22 +48,43 @@ func TestDefaultURLsAndTimeouts(t *testing.T) {
 }
 
 func TestMetricsSurviveSecondRegistration(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	m1, err := loadMetrics(reg)
+	first, second := prometheus.NewRegistry(), prometheus.NewRegistry() // before and after a reload
+	m1, err := loadMetrics(first)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m2, err := loadMetrics(reg)
+	before := counterValue(t, first, ModeAPI, outcomeTimeout)
+	m1.observe(ModeAPI, outcomeTimeout)
+	m2, err := loadMetrics(second)
 	if err != nil {
-		t.Fatalf("second handler: %v", err)
+		t.Fatalf("second config: %v", err)
 	}
-	m1.observe(ModePods, outcomeOK)
-	m2.observe(ModePods, outcomeOK)
+	m2.observe(ModeAPI, outcomeTimeout)
+	if got := counterValue(t, second, ModeAPI, outcomeTimeout) - before; got != 2 {
+		t.Fatalf("the second config's registry counts %v new requests, want 2 (the count carries on)", got)
+	}
+}
+
+// counterValue is gpugate_runpod_requests_total{mode,outcome} in reg.
+func counterValue(t *testing.T, reg *prometheus.Registry, mode, outcome string) float64 {
+	t.Helper()
 	families, err := reg.Gather()
-	if err != nil || len(families) != 1 || families[0].GetName() != "gpugate_runpod_requests_total" {
-		t.Fatalf("gathered %v, %v", families, err)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := families[0].GetMetric()[0].GetCounter().GetValue(); got != 2 {
-		t.Fatalf("shared counter = %v, want 2", got)
+	for _, f := range families {
+		if f.GetName() != "gpugate_runpod_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["mode"] == mode && labels["outcome"] == outcome {
+				return m.GetCounter().GetValue()
+			}
+		}
 	}
+	return 0
 }

@@ -57,9 +57,9 @@ type Handler struct {
 	serverless *url.URL
 	basePaths  upstream.PathMapper // client path -> path under the target's base (api, serverless)
 	timeout    time.Duration
-	transport  *keyTransport
-	client     *http.Client
-	proxy      *reverseproxy.Handler
+	upstream   *upstream.Client      // RunPod with the gateway's key; every call goes through it
+	client     *http.Client          // pods mode: calls on upstream, bounded by timeout
+	proxy      *reverseproxy.Handler // api and serverless modes: Caddy's proxy on upstream
 	errors     *gwerror.Writer
 	metrics    *metrics
 	logger     *zap.Logger
@@ -74,7 +74,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision resolves the API key and base URLs and builds the upstream
-// transport (and, for the pass-through modes, Caddy reverse proxies).
+// client (and, for the pass-through modes, Caddy's reverse proxy on it).
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	if err := h.validateConfig(); err != nil {
@@ -104,11 +104,16 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.Mode == ModeServerless {
 		target = h.serverless
 	}
-	if h.transport, err = newKeyTransport(ctx, key, target, durationOr(h.ConnectTimeout, DefaultConnectTimeout), h.timeout); err != nil {
+	h.upstream, err = upstream.NewClient(ctx, upstream.ClientConfig{
+		Module: "runpod", Target: target,
+		DialTimeout: durationOr(h.ConnectTimeout, DefaultConnectTimeout), ResponseHeaderTimeout: h.timeout,
+		Credentials: http.Header{"Authorization": {"Bearer " + key}},
+	})
+	if err != nil {
 		return err
 	}
 	if h.Mode == ModePods {
-		h.client = &http.Client{Transport: h.transport, Timeout: h.timeout,
+		h.client = &http.Client{Transport: h.upstream, Timeout: h.timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		return nil
 	}
@@ -117,7 +122,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("runpod: the path of %s: %v", target.Redacted(), err)
 	}
 	h.basePaths = upstream.NewPathMapper(nil, baseSegments)
-	h.proxy, err = newProxy(ctx, h.transport, target)
+	h.proxy, err = newProxy(ctx, h.upstream, target)
 	return err
 }
 
@@ -131,9 +136,7 @@ func (h *Handler) Cleanup() error {
 	if h.proxy != nil {
 		errs = append(errs, h.proxy.Cleanup())
 	}
-	if h.transport != nil {
-		errs = append(errs, h.transport.Cleanup())
-	}
+	errs = append(errs, h.upstream.Cleanup())
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,219 @@
+// Package directive is the one way gpugate's caddyfile.go files read the
+// settings of a directive's block: one value, several values, a fixed
+// number of values, a flag, a duration, a number, a secret placeholder, and
+// the detection of a setting written twice. Every error carries the
+// directive's name and the setting, says what to write instead, and points
+// at the Caddyfile line (through the Dispenser, which keeps a wrapped
+// error's cause for errors.Is/As).
+//
+// A parser reads a block like this:
+//
+//	b := directive.Open(d, "runpod").Repeatable("endpoint")
+//	for b.Next() {
+//		var err error
+//		switch b.Setting() {
+//		case "api_key":
+//			h.APIKey, err = b.Secret("api_key {env.RUNPOD_API_KEY}")
+//		case "timeout":
+//			h.Timeout, err = b.Duration("timeout 30s")
+//		default:
+//			err = b.Unknown("api_key", "timeout")
+//		}
+//		if err != nil {
+//			return err
+//		}
+//	}
+package directive
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/gpugate/gpugate/modules/internal/upstream"
+)
+
+// Block reads the settings of one Caddyfile block, one line at a time.
+type Block struct {
+	d          *caddyfile.Dispenser
+	name       string
+	nesting    int
+	count      map[string]int
+	repeatable map[string]bool
+	setting    string
+	args       []string
+	used       bool
+}
+
+// Open starts reading the block that follows the dispenser's current line
+// (a directive, a global option, or a line inside another block). name is
+// how messages call the block, e.g. "runpod" or "usage_plans plan basic".
+func Open(d *caddyfile.Dispenser, name string) *Block {
+	return &Block{d: d, name: name, nesting: d.Nesting(), count: map[string]int{}}
+}
+
+// Repeatable marks settings that may be written more than once (each line
+// adds to a list); any other setting written twice is an error.
+func (b *Block) Repeatable(settings ...string) *Block {
+	if b.repeatable == nil {
+		b.repeatable = map[string]bool{}
+	}
+	for _, s := range settings {
+		b.repeatable[s] = true
+	}
+	return b
+}
+
+// Next moves to the next setting of the block and reads its arguments; it
+// returns false at the end of the block.
+func (b *Block) Next() bool {
+	if !b.d.NextBlock(b.nesting) {
+		return false
+	}
+	b.setting = b.d.Val()
+	b.count[b.setting]++
+	b.args, b.used = nil, false
+	return true
+}
+
+// Setting is the name of the current setting.
+func (b *Block) Setting() string { return b.setting }
+
+// Seen reports how many times setting was written so far.
+func (b *Block) Seen(setting string) int { return b.count[setting] }
+
+// Dispenser gives the underlying dispenser, for a nested block (Open it
+// with a longer name) or a setting with a grammar of its own.
+func (b *Block) Dispenser() *caddyfile.Dispenser { return b.d }
+
+// lineArgs reads the current setting's arguments once.
+func (b *Block) lineArgs() []string {
+	if !b.used {
+		b.args, b.used = b.d.RemainingArgs(), true
+	}
+	return b.args
+}
+
+// repeated is the error for a setting written twice, or nil.
+func (b *Block) repeated() error {
+	s := b.Setting()
+	if b.count[s] > 1 && !b.repeatable[s] {
+		return b.d.Errf("%s %s: set twice; keep one line", b.name, s)
+	}
+	return nil
+}
+
+// Errf returns an error about the current setting, prefixed with the
+// block's name and the setting, at the current Caddyfile line.
+func (b *Block) Errf(format string, args ...any) error {
+	return b.d.Errf("%s %s: "+format, append([]any{b.name, b.Setting()}, args...)...)
+}
+
+// Wrap returns err (whose message already names the directive) at the
+// current Caddyfile line, keeping it for errors.Is/As.
+func (b *Block) Wrap(err error) error { return b.d.WrapErr(err) }
+
+// Unknown is the error for a setting the block does not have; valid lists
+// the ones it has.
+func (b *Block) Unknown(valid ...string) error {
+	return b.d.Errf("%s: unknown setting %q; valid settings: %s", b.name, b.Setting(), strings.Join(valid, ", "))
+}
+
+// Args returns the current setting's arguments, which must number exactly n;
+// example shows a correct line.
+func (b *Block) Args(n int, example string) ([]string, error) {
+	if err := b.repeated(); err != nil {
+		return nil, err
+	}
+	args := b.lineArgs()
+	if len(args) != n {
+		return nil, b.Errf("%s; write e.g. `%s`", countText(n), example)
+	}
+	return args, nil
+}
+
+// countText says how many values a setting takes.
+func countText(n int) string {
+	switch n {
+	case 0:
+		return "takes no value"
+	case 1:
+		return "takes exactly one value"
+	default:
+		return "takes exactly " + strconv.Itoa(n) + " values"
+	}
+}
+
+// One returns the current setting's single value.
+func (b *Block) One(example string) (string, error) {
+	args, err := b.Args(1, example)
+	if err != nil {
+		return "", err
+	}
+	return args[0], nil
+}
+
+// Many returns the current setting's values, at least one.
+func (b *Block) Many(example string) ([]string, error) {
+	if err := b.repeated(); err != nil {
+		return nil, err
+	}
+	args := b.lineArgs()
+	if len(args) == 0 {
+		return nil, b.Errf("takes at least one value; write e.g. `%s`", example)
+	}
+	return args, nil
+}
+
+// Flag checks that the current setting has no value (it switches something
+// on).
+func (b *Block) Flag() error {
+	_, err := b.Args(0, b.Setting())
+	return err
+}
+
+// Duration returns the current setting's single value as a positive Caddy
+// duration (30s, 1m30s, 2h, 1d).
+func (b *Block) Duration(example string) (caddy.Duration, error) {
+	v, err := b.One(example)
+	if err != nil {
+		return 0, err
+	}
+	d, err := caddy.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, b.Errf("%q is not a positive duration; write e.g. `%s`", v, example)
+	}
+	return caddy.Duration(d), nil
+}
+
+// Int returns the current setting's single value as a whole number of at
+// least min.
+func (b *Block) Int(min int64, example string) (int64, error) {
+	v, err := b.One(example)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < min {
+		return 0, b.Errf("%q must be a whole number of at least %d; write e.g. `%s`", v, min, example)
+	}
+	return n, nil
+}
+
+// Secret returns the current setting's single value, which must be exactly
+// one {env.NAME} or {file.PATH} placeholder (upstream.CheckSecretPlaceholder,
+// the check JSON configs get in Validate): a literal secret would sit in the
+// adapted JSON, the admin API and config dumps. The value itself never
+// appears in the error.
+func (b *Block) Secret(example string) (string, error) {
+	v, err := b.One(example)
+	if err != nil {
+		return "", err
+	}
+	if err := upstream.CheckSecretPlaceholder(b.name+" "+b.Setting(), v); err != nil {
+		return "", b.Wrap(err)
+	}
+	return v, nil
+}
