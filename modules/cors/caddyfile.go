@@ -7,11 +7,13 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
 	httpcaddyfile.RegisterHandlerDirective("cors", parseCaddyfile)
-	httpcaddyfile.RegisterDirectiveOrder("cors", httpcaddyfile.Before, "basicauth")
+	httpcaddyfile.RegisterDirectiveOrder("cors", httpcaddyfile.Before, "basic_auth")
 }
 
 func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
@@ -35,44 +37,45 @@ func (c *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.Errf("cors takes no arguments besides a matcher; write the origins inside the block: cors { origins %s }", d.Val())
 	}
-	for d.NextBlock(0) {
-		name := d.Val()
-		args := d.RemainingArgs()
-		switch name {
-		case "origins", "methods", "headers", "expose_headers":
-			if len(args) == 0 {
-				return d.Errf("cors %s needs at least one value", name)
-			}
-			switch name {
-			case "origins":
-				c.Origins = append(c.Origins, args...)
-			case "methods":
-				c.Methods = append(c.Methods, args...)
-			case "headers":
-				c.Headers = append(c.Headers, args...)
-			default:
-				c.ExposeHeaders = append(c.ExposeHeaders, args...)
-			}
+	b := directive.Open(d, "cors").Repeatable("origins", "methods", "headers", "expose_headers")
+	for b.Next() {
+		var err error
+		var args []string
+		switch b.Setting() {
+		case "origins":
+			args, err = b.Many("origins https://app.example.com")
+			c.Origins = append(c.Origins, args...)
+		case "methods":
+			args, err = b.Many("methods GET POST")
+			c.Methods = append(c.Methods, args...)
+		case "headers":
+			args, err = b.Many("headers Authorization Content-Type")
+			c.Headers = append(c.Headers, args...)
+		case "expose_headers":
+			args, err = b.Many("expose_headers RateLimit Retry-After")
+			c.ExposeHeaders = append(c.ExposeHeaders, args...)
 		case "credentials":
-			if len(args) != 0 {
-				return d.Err("cors credentials takes no value; write credentials on its own line to allow cookies and Authorization")
-			}
+			err = b.Flag()
 			c.Credentials = true
 		case "max_age":
-			if len(args) != 1 {
-				return d.Err("cors max_age takes one duration, e.g. max_age 10m")
+			var v string
+			if v, err = b.One("max_age 10m"); err != nil {
+				return err
 			}
-			dur, err := caddy.ParseDuration(args[0])
-			if err != nil || dur <= 0 {
-				return d.Errf("cors max_age: invalid duration %q; write e.g. max_age 10m", args[0])
+			dur, perr := caddy.ParseDuration(v)
+			if perr != nil || dur <= 0 {
+				return d.Errf("cors max_age: invalid duration %q; write e.g. max_age 10m", v)
 			}
 			c.MaxAge = caddy.Duration(dur.Truncate(time.Second))
 		default:
-			return d.Errf("cors: unknown subdirective %q; use origins, methods, headers, expose_headers, credentials or max_age", name)
+			return b.Unknown("origins", "methods", "headers", "expose_headers", "credentials", "max_age")
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if err := c.check(); err != nil {
-		return d.Err(err.Error())
+		return d.WrapErr(err)
 	}
 	return nil
 }

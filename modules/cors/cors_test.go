@@ -230,7 +230,7 @@ func TestDisallowedOriginGetsNoCORSHeaders(t *testing.T) {
 type gatewayError struct{ typ gwerror.Type }
 
 func (g gatewayError) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
-	gwerror.Write(w, r, gwerror.Response{Type: g.typ, Header: http.Header{"Retry-After": {"3"}}})
+	(*gwerror.Writer)(nil).Write(w, r, gwerror.Response{Type: g.typ, Header: http.Header{"Retry-After": {"3"}}})
 	return nil
 }
 

@@ -14,10 +14,10 @@ func TestAdaptGolden(t *testing.T) { adapttest.Golden(t, "testdata") }
 func TestAdaptErrors(t *testing.T) {
 	cases := []struct{ name, global, want string }{
 		{"unknown type", "gateway_responses {\n UNAUTHORISED {\n  status 401\n }\n}", `unknown response type "UNAUTHORISED"; use request_id_header or one of ACCESS_DENIED, BAD_REQUEST_BODY`},
-		{"bad status", "gateway_responses {\n THROTTLED {\n  status soon\n }\n}", "THROTTLED: status takes one status code, e.g. status 429"},
+		{"bad status", "gateway_responses {\n THROTTLED {\n  status soon\n }\n}", "THROTTLED status: status takes one status code, e.g. status 429"},
 		{"status out of range", "gateway_responses {\n THROTTLED {\n  status 99\n }\n}", "status 99 is not a response status"},
 		{"body arity", "gateway_responses {\n THROTTLED {\n  body a b\n }\n}", "body takes one template; quote it with backticks"},
-		{"unknown sub", "gateway_responses {\n THROTTLED {\n  template x\n }\n}", `unknown subdirective "template"; use status, body or header`},
+		{"unknown sub", "gateway_responses {\n THROTTLED {\n  template x\n }\n}", `unknown subdirective "template"; valid: status, body, header`},
 		{"content type without body", "gateway_responses {\n THROTTLED {\n  header Content-Type text/plain\n }\n}", "a Content-Type header needs a body"},
 		{"twice", "gateway_responses {\n THROTTLED {\n  status 503\n }\n THROTTLED {\n  status 429\n }\n}", "THROTTLED is configured twice"},
 		{"id header arity", "gateway_responses {\n request_id_header\n}", "request_id_header takes one header name (or off)"},

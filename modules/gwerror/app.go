@@ -145,13 +145,6 @@ func (*App) Start() error { return nil }
 // Stop is a no-op.
 func (*App) Stop() error { return nil }
 
-// Style writes resp in the operator's style; it always handles the
-// response, so that the configured request id header is used.
-func (a *App) Style(w http.ResponseWriter, r *http.Request, resp Response) bool {
-	writeResponse(w, r, resp, a.styleOf(resp), a.idHeader)
-	return true
-}
-
 // styleOf returns the style of resp's type, else DEFAULT_4XX/DEFAULT_5XX
 // by status class (keeping the response's own status), else nil (the
 // built-in default).
@@ -183,5 +176,4 @@ var (
 	_ caddy.App         = (*App)(nil)
 	_ caddy.Provisioner = (*App)(nil)
 	_ caddy.Validator   = (*App)(nil)
-	_ Styler            = (*App)(nil)
 )

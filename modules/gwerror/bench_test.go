@@ -30,7 +30,7 @@ func BenchmarkWriteRestyled(b *testing.B) {
 	}
 	r, _ := caddyRequest(http.MethodGet)
 	w := adapttest.NewNopWriter()
-	gw := &Writer{Style: app.Style}
+	gw := &Writer{app: app}
 	b.ReportAllocs()
 	for b.Loop() {
 		gw.Write(w.Reset(), r, Response{Type: Throttled})

@@ -1,6 +1,7 @@
 package gwerror
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+
+	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
@@ -46,13 +49,15 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for _, t := range Types() {
 		known[t] = true
 	}
-	for d.NextBlock(0) {
-		name := d.Val()
+	b := directive.Open(d, "gateway_responses")
+	for b.Next() {
+		name := b.Setting()
 		if name == "request_id_header" {
-			if !d.NextArg() || d.CountRemainingArgs() > 0 {
-				return d.Err("gateway_responses request_id_header takes one header name (or off), e.g. request_id_header X-Request-Id")
+			v, err := b.One("request_id_header X-Request-Id` (or off")
+			if err != nil {
+				return d.Errf("gateway_responses request_id_header takes one header name (or off), e.g. request_id_header X-Request-Id")
 			}
-			a.RequestIDHeader = d.Val()
+			a.RequestIDHeader = v
 			continue
 		}
 		t := Type(strings.ToUpper(name))
@@ -75,7 +80,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		a.Responses[t] = rs
 	}
 	if err := a.Validate(); err != nil {
-		return d.Err(err.Error())
+		return d.WrapErr(err)
 	}
 	return nil
 }
@@ -83,31 +88,36 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // parseStyle reads the block of one response type.
 func parseStyle(d *caddyfile.Dispenser, t Type) (*ResponseStyle, error) {
 	rs := new(ResponseStyle)
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		sub := d.Val()
-		args := d.RemainingArgs()
-		switch sub {
+	b := directive.Open(d, "gateway_responses "+string(t)).Repeatable("header")
+	for b.Next() {
+		switch b.Setting() {
 		case "status":
-			code, err := strconv.Atoi(strings.Join(args, " "))
-			if len(args) != 1 || err != nil {
-				return nil, d.Errf("gateway_responses %s: status takes one status code, e.g. status %d", t, DefaultOf(t).Status)
+			v, err := b.One(fmt.Sprintf("status %d", DefaultOf(t).Status))
+			if err != nil {
+				return nil, err
+			}
+			code, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, b.Errf("status takes one status code, e.g. status %d", DefaultOf(t).Status)
 			}
 			rs.Status = code
 		case "body":
-			if len(args) != 1 {
+			v, err := b.One("body `{\"error\":\"{message}\",\"request_id\":\"{request_id}\"}`")
+			if err != nil {
 				return nil, d.Errf("gateway_responses %s: body takes one template; quote it with backticks, e.g. body `{\"error\":\"{message}\",\"request_id\":\"{request_id}\"}`", t)
 			}
-			rs.Body = args[0]
+			rs.Body = v
 		case "header":
-			if len(args) != 2 {
-				return nil, d.Errf("gateway_responses %s: header takes a name and one value (quote values with spaces)", t)
+			args, err := b.Args(2, "header X-Error-Type {type}` (quote values with spaces")
+			if err != nil {
+				return nil, err
 			}
 			if rs.Headers == nil {
 				rs.Headers = make(http.Header)
 			}
 			rs.Headers[args[0]] = append(rs.Headers[args[0]], args[1])
 		default:
-			return nil, d.Errf("gateway_responses %s: unknown subdirective %q; use status, body or header", t, sub)
+			return nil, b.Unknown("status", "body", "header")
 		}
 	}
 	return rs, nil

@@ -41,48 +41,50 @@ type Default struct {
 	Message string
 }
 
+// table is every response type with its built-in default, in the order
+// Types lists them: the one place a type is declared.
+var table = [...]struct {
+	Type
+	Default
+}{
+	{AccessDenied, Default{http.StatusForbidden, "Forbidden"}},
+	{BadRequestBody, Default{http.StatusBadRequest, "Invalid request body"}},
+	{BadRequestParameters, Default{http.StatusBadRequest, "Invalid request parameters"}},
+	{Default4XX, Default{http.StatusBadRequest, "Bad Request"}},
+	{Default5XX, Default{http.StatusInternalServerError, "Internal server error"}},
+	{ExpiredToken, Default{http.StatusUnauthorized, "Unauthorized"}},
+	{IntegrationFailure, Default{http.StatusBadGateway, "Bad Gateway"}},
+	{IntegrationTimeout, Default{http.StatusGatewayTimeout, "Endpoint request timed out"}},
+	{InvalidAPIKey, Default{http.StatusForbidden, "Forbidden"}},
+	{MissingAuthenticationToken, Default{http.StatusUnauthorized, "Unauthorized"}},
+	{QuotaExceeded, Default{http.StatusTooManyRequests, "Limit Exceeded"}},
+	{RequestTooLarge, Default{http.StatusRequestEntityTooLarge, "Request Too Long"}},
+	{ResourceNotFound, Default{http.StatusNotFound, "Not Found"}},
+	{Throttled, Default{http.StatusTooManyRequests, "Too Many Requests"}},
+	{Unauthorized, Default{http.StatusUnauthorized, "Unauthorized"}},
+	{UnsupportedMediaType, Default{http.StatusUnsupportedMediaType, "Unsupported Media Type"}},
+	{ConcurrencyLimited, Default{http.StatusTooManyRequests, "Too Many Concurrent Requests"}},
+	{Conflict, Default{http.StatusConflict, "Conflict"}},
+	{UpstreamError, Default{http.StatusBadGateway, "Bad Gateway"}},
+}
+
 // DefaultOf returns the built-in response of t; an unknown type is a 500.
 func DefaultOf(t Type) Default {
-	switch t {
-	case AccessDenied, InvalidAPIKey:
-		return Default{http.StatusForbidden, "Forbidden"}
-	case BadRequestBody:
-		return Default{http.StatusBadRequest, "Invalid request body"}
-	case BadRequestParameters:
-		return Default{http.StatusBadRequest, "Invalid request parameters"}
-	case Default4XX:
-		return Default{http.StatusBadRequest, "Bad Request"}
-	case ExpiredToken, MissingAuthenticationToken, Unauthorized:
-		return Default{http.StatusUnauthorized, "Unauthorized"}
-	case IntegrationFailure, UpstreamError:
-		return Default{http.StatusBadGateway, "Bad Gateway"}
-	case IntegrationTimeout:
-		return Default{http.StatusGatewayTimeout, "Endpoint request timed out"}
-	case QuotaExceeded:
-		return Default{http.StatusTooManyRequests, "Limit Exceeded"}
-	case RequestTooLarge:
-		return Default{http.StatusRequestEntityTooLarge, "Request Too Long"}
-	case ResourceNotFound:
-		return Default{http.StatusNotFound, "Not Found"}
-	case Throttled:
-		return Default{http.StatusTooManyRequests, "Too Many Requests"}
-	case UnsupportedMediaType:
-		return Default{http.StatusUnsupportedMediaType, "Unsupported Media Type"}
-	case ConcurrencyLimited:
-		return Default{http.StatusTooManyRequests, "Too Many Concurrent Requests"}
-	case Conflict:
-		return Default{http.StatusConflict, "Conflict"}
-	default:
-		return Default{http.StatusInternalServerError, "Internal server error"}
+	for _, e := range table {
+		if e.Type == t {
+			return e.Default
+		}
 	}
+	return Default{http.StatusInternalServerError, "Internal server error"}
 }
 
 // Types lists every response type, for configuration validation.
 func Types() []Type {
-	return []Type{AccessDenied, BadRequestBody, BadRequestParameters, Default4XX, Default5XX,
-		ExpiredToken, IntegrationFailure, IntegrationTimeout, InvalidAPIKey,
-		MissingAuthenticationToken, QuotaExceeded, RequestTooLarge, ResourceNotFound, Throttled,
-		Unauthorized, UnsupportedMediaType, ConcurrencyLimited, Conflict, UpstreamError}
+	types := make([]Type, len(table))
+	for i, e := range table {
+		types[i] = e.Type
+	}
+	return types
 }
 
 // Response is one gateway error about to be written.
@@ -98,13 +100,6 @@ type Response struct {
 	// Header holds extra response headers (WWW-Authenticate, Retry-After,
 	// RateLimit...).
 	Header http.Header
-}
-
-// Write writes resp with the built-in defaults. Modules that were
-// provisioned should prefer a Writer from Load, which honours the
-// operator's restyled responses.
-func Write(w http.ResponseWriter, r *http.Request, resp Response) {
-	(*Writer)(nil).Write(w, r, resp)
 }
 
 // StatusCode is the HTTP status resp is written with.

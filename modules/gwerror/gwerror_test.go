@@ -80,7 +80,7 @@ func TestDefaultsAreAWS(t *testing.T) {
 
 func TestRequestIDIsCaddysUUID(t *testing.T) {
 	r, w := caddyRequest(http.MethodGet)
-	Write(w, r, Response{Type: Unauthorized})
+	(*Writer)(nil).Write(w, r, Response{Type: Unauthorized})
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if want := repl.ReplaceAll("{http.request.uuid}", ""); w.Header().Get("X-Request-Id") != want {
 		t.Fatalf("X-Request-Id %q, {http.request.uuid} %q", w.Header().Get("X-Request-Id"), want)
@@ -94,12 +94,12 @@ func TestRequestIDIsCaddysUUID(t *testing.T) {
 
 func TestResponseOverrides(t *testing.T) {
 	r, w := caddyRequest(http.MethodGet)
-	Write(w, r, Response{Type: UpstreamError, Status: 422, Header: http.Header{"Retry-After": {"5"}}})
+	(*Writer)(nil).Write(w, r, Response{Type: UpstreamError, Status: 422, Header: http.Header{"Retry-After": {"5"}}})
 	if w.Code != 422 || strings.TrimSpace(w.Body.String()) != `{"message":"Unprocessable Entity"}` || w.Header().Get("Retry-After") != "5" {
 		t.Fatalf("%d %s %v", w.Code, w.Body, w.Header())
 	}
 	r, w = caddyRequest(http.MethodHead)
-	Write(w, r, Response{Type: Throttled})
+	(*Writer)(nil).Write(w, r, Response{Type: Throttled})
 	if w.Code != 429 || w.Body.Len() != 0 || w.Header().Get("Content-Length") == "0" {
 		t.Fatalf("HEAD: %d %q %v", w.Code, w.Body, w.Header())
 	}
@@ -115,7 +115,7 @@ func TestRestyle(t *testing.T) {
 		Default4XX: {Status: 400, Body: `{"error":"{message}","kind":"{type}"}`},
 		Default5XX: {Body: "<p>{message}</p>", Headers: http.Header{"Content-Type": {"text/html; charset=utf-8"}}},
 	}})
-	gw := &Writer{Style: app.Style}
+	gw := &Writer{app: app}
 
 	r, w := caddyRequest(http.MethodGet, "User-Agent", `evil"agent`+"\n")
 	gw.Write(w, r, Response{Type: Unauthorized, Message: `bad "token"`, Header: http.Header{"Www-Authenticate": {"Bearer error=x"}}})
@@ -158,7 +158,7 @@ func TestHeaderValuesCannotSplit(t *testing.T) {
 	}})
 	r, w := caddyRequest(http.MethodGet, "X-Evil", "a\r\nSet-Cookie: x=1")
 	r.Header["X-Evil"] = []string{"a\r\nSet-Cookie: x=1"}
-	app.Style(w, r, Response{Type: Unauthorized})
+	(&Writer{app: app}).Write(w, r, Response{Type: Unauthorized})
 	if got := w.Header().Get("X-Agent"); strings.ContainsAny(got, "\r\n") {
 		t.Fatalf("header value kept control characters: %q", got)
 	}
@@ -170,13 +170,13 @@ func TestHeaderValuesCannotSplit(t *testing.T) {
 func TestRequestIDHeaderName(t *testing.T) {
 	app := newApp(t, &App{RequestIDHeader: "X-Amzn-RequestId"})
 	r, w := caddyRequest(http.MethodGet)
-	app.Style(w, r, Response{Type: Throttled})
+	(&Writer{app: app}).Write(w, r, Response{Type: Throttled})
 	if !uuidPattern.MatchString(w.Header().Get("X-Amzn-RequestId")) || w.Header().Get("X-Request-Id") != "" {
 		t.Errorf("headers %v", w.Header())
 	}
 	off := newApp(t, &App{RequestIDHeader: "off"})
 	r, w = caddyRequest(http.MethodGet)
-	off.Style(w, r, Response{Type: Throttled})
+	(&Writer{app: off}).Write(w, r, Response{Type: Throttled})
 	if w.Header().Get("X-Request-Id") != "" || w.Code != 429 {
 		t.Errorf("request_id_header off: %v", w.Header())
 	}
@@ -184,12 +184,12 @@ func TestRequestIDHeaderName(t *testing.T) {
 
 func TestOutsideCaddy(t *testing.T) {
 	w := httptest.NewRecorder()
-	Write(w, httptest.NewRequest(http.MethodGet, "/", nil), Response{Type: Unauthorized})
+	(*Writer)(nil).Write(w, httptest.NewRequest(http.MethodGet, "/", nil), Response{Type: Unauthorized})
 	if w.Code != 401 || w.Header().Get("X-Request-Id") != "" {
 		t.Fatalf("%d %v", w.Code, w.Header())
 	}
 	w = httptest.NewRecorder()
-	Write(w, nil, Response{Type: Unauthorized})
+	(*Writer)(nil).Write(w, nil, Response{Type: Unauthorized})
 	if w.Code != 401 {
 		t.Fatalf("nil request: %d", w.Code)
 	}

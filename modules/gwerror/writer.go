@@ -12,28 +12,23 @@ import (
 // Writer writes gateway errors in the operator's style. The zero value and a
 // nil *Writer write the built-in defaults.
 type Writer struct {
-	// Style restyles a response; nil keeps the defaults. It is installed by
-	// the gateway_responses app when the operator configures one.
-	Style func(w http.ResponseWriter, r *http.Request, resp Response) bool
+	// app holds the operator's restyled responses; nil keeps the defaults.
+	app *App
 }
 
 // Write writes resp to w. It never panics and always writes a complete
 // response carrying the request id header.
 func (gw *Writer) Write(w http.ResponseWriter, r *http.Request, resp Response) {
-	if gw != nil && gw.Style != nil && gw.Style(w, r, resp) {
+	if gw != nil && gw.app != nil {
+		writeResponse(w, r, resp, gw.app.styleOf(resp), gw.app.idHeader)
 		return
 	}
 	writeResponse(w, r, resp, nil, DefaultRequestIDHeader)
 }
 
-// Styler is implemented by the Caddy app that holds the operator's restyled
-// gateway responses.
-type Styler interface {
-	Style(w http.ResponseWriter, r *http.Request, resp Response) bool
-}
-
-// AppName is the Caddy app ID of the operator's restyled gateway responses.
-const AppName = "gateway_responses"
+// AppName is the Caddy app ID of the operator's restyled gateway responses
+// (the gateway_responses global option).
+const AppName = "gpugate_gateway_responses"
 
 // Load returns the Writer for a module being provisioned in ctx: restyled
 // when the gateway_responses app is configured, the defaults otherwise.
@@ -45,10 +40,7 @@ func Load(ctx caddy.Context) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s, ok := app.(Styler); ok {
-		return &Writer{Style: s.Style}, nil
-	}
-	return &Writer{}, nil
+	return &Writer{app: app.(*App)}, nil
 }
 
 // defaultBody is the JSON shape of every built-in gateway error.

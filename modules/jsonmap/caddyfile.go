@@ -8,6 +8,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
+
+	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
@@ -34,10 +36,10 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.Errf("json_map takes no arguments besides a matcher; put the operations in a request { ... } or response { ... } block")
 	}
-	for d.NextBlock(0) {
-		switch d.Val() {
+	b := directive.Open(d, "json_map").Repeatable("request", "response")
+	for b.Next() {
+		switch which := b.Setting(); which {
 		case "request", "response":
-			which := d.Val()
 			if d.NextArg() {
 				return d.Errf("json_map %s takes no arguments; write the operations inside %s { ... }", which, which)
 			}
@@ -51,22 +53,21 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				m.Response = append(m.Response, ops...)
 			}
 		case "max_body", "max_response_body":
-			name := d.Val()
-			var arg string
-			if !d.Args(&arg) || d.NextArg() {
-				return d.Errf("json_map %s takes one size, e.g. %s 1MiB", name, name)
+			arg, err := b.One(which + " 1MiB")
+			if err != nil {
+				return err
 			}
 			size, err := humanize.ParseBytes(arg)
 			if err != nil || size == 0 {
-				return d.Errf("json_map %s: invalid size %q; write e.g. %s 1MiB or %s 512KB", name, arg, name, name)
+				return d.Errf("json_map %s: invalid size %q; write e.g. %s 1MiB or %s 512KB", which, arg, which, which)
 			}
-			if name == "max_body" {
+			if which == "max_body" {
 				m.MaxBody = int64(size)
 			} else {
 				m.MaxResponseBody = int64(size)
 			}
 		default:
-			return d.Errf("json_map: unknown subdirective %q; use request, response, max_body or max_response_body", d.Val())
+			return b.Unknown("request", "response", "max_body", "max_response_body")
 		}
 	}
 	if len(m.Request) == 0 && len(m.Response) == 0 {
@@ -78,17 +79,18 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // parseOperations reads the operations of a request or response block.
 func parseOperations(d *caddyfile.Dispenser, which string) ([]Operation, error) {
 	var ops []Operation
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		op := d.Val()
-		args := d.RemainingArgs()
-		switch op {
+	b := directive.Open(d, "json_map "+which).Repeatable("rename", "move", "wrap", "default", "set", "drop")
+	for b.Next() {
+		switch op := b.Setting(); op {
 		case "rename", "move":
-			if len(args) != 2 {
+			args, err := b.Args(2, op+" <from> <to>")
+			if err != nil {
 				return nil, d.Errf("json_map %s: %s takes two field paths: %s <from> <to>", which, op, op)
 			}
 			ops = append(ops, Operation{Op: OpMove, From: args[0], Path: args[1]})
 		case "wrap":
-			if len(args) < 1 || len(args) > 2 {
+			args, err := b.Many("wrap <from> [<to>]")
+			if err != nil || len(args) > 2 {
 				return nil, d.Errf("json_map %s: wrap takes one or two field paths: wrap <from> [<to>]", which)
 			}
 			o := Operation{Op: OpWrap, From: args[0]}
@@ -97,15 +99,17 @@ func parseOperations(d *caddyfile.Dispenser, which string) ([]Operation, error) 
 			}
 			ops = append(ops, o)
 		case "default", "set":
-			if len(args) != 2 {
+			args, err := b.Args(2, op+" <path> <value>")
+			if err != nil {
 				return nil, d.Errf("json_map %s: %s takes a field path and one value: %s <path> <value> (quote values with spaces)", which, op, op)
 			}
 			ops = append(ops, Operation{Op: op, Path: args[0], Value: literal(args[1])})
 		case "drop":
-			if len(args) == 0 {
-				return nil, d.Errf("json_map %s: drop takes one or more field paths: drop <path> [<path>...]", which)
+			paths, err := b.Many("drop <path> [<path>...]")
+			if err != nil {
+				return nil, err
 			}
-			for _, p := range args {
+			for _, p := range paths {
 				ops = append(ops, Operation{Op: OpDrop, Path: p})
 			}
 		default:
@@ -116,7 +120,7 @@ func parseOperations(d *caddyfile.Dispenser, which string) ([]Operation, error) 
 		return nil, d.Errf("json_map %s: the block is empty; add operations such as rename image_url image_s3_url", which)
 	}
 	if _, err := compile(which, ops); err != nil {
-		return nil, d.Err(err.Error())
+		return nil, d.WrapErr(err)
 	}
 	return ops, nil
 }

@@ -14,7 +14,7 @@ import (
 // benchCase is one algorithm with its handler source and a signed token.
 type benchCase struct {
 	name   string
-	source KeySource
+	source SourceConfig
 	token  string
 }
 
@@ -23,9 +23,9 @@ func benchCases(b *testing.B) []benchCase {
 	claims := testkit.StandardClaims("alice", "https://idp.example/", "api")
 	claims["scope"] = "pods:read pods:write"
 	return []benchCase{
-		{"HS256", KeySource{Secret: testSecretRef}, testkit.SignHS256(b, testSecret, claims)},
-		{"RS256", KeySource{PublicKey: writePublicKey(b, rsaKey.Public())}, testkit.Sign(b, jwt.SigningMethodRS256, rsaKey, "", claims)},
-		{"ES256", KeySource{PublicKey: writePublicKey(b, ecKey.Public())}, testkit.Sign(b, jwt.SigningMethodES256, ecKey, "", claims)},
+		{"HS256", SourceConfig{Secret: testSecretRef}, testkit.SignHS256(b, testSecret, claims)},
+		{"RS256", SourceConfig{PublicKey: writePublicKey(b, rsaKey.Public())}, testkit.Sign(b, jwt.SigningMethodRS256, rsaKey, "", claims)},
+		{"ES256", SourceConfig{PublicKey: writePublicKey(b, ecKey.Public())}, testkit.Sign(b, jwt.SigningMethodES256, ecKey, "", claims)},
 	}
 }
 
@@ -39,7 +39,7 @@ func BenchmarkVerify(b *testing.B) {
 			size int
 		}{{"cache_hit", DefaultCacheSize}, {"cache_miss", 0}} {
 			b.Run(c.name+"/"+mode.name, func(b *testing.B) {
-				h := provision(b, &Handler{Sources: []KeySource{c.source}, Issuers: []string{"https://idp.example/"},
+				h := provision(b, &Handler{Sources: []SourceConfig{c.source}, Issuers: []string{"https://idp.example/"},
 					Audiences: []string{"api"}, CacheSize: intPtr(mode.size)})
 				ctx := context.Background()
 				if _, rej := h.identify(ctx, c.token); rej != nil {
@@ -61,7 +61,7 @@ func BenchmarkVerify(b *testing.B) {
 // scope check, header cleanup, placeholders) for an RS256 token.
 func BenchmarkServeHTTP(b *testing.B) {
 	c := benchCases(b)[1]
-	h := provision(b, &Handler{Sources: []KeySource{c.source}, RequireScopes: []string{"pods:read"},
+	h := provision(b, &Handler{Sources: []SourceConfig{c.source}, RequireScopes: []string{"pods:read"},
 		ClaimHeaders: []ClaimHeader{{Claim: "sub", Header: "X-User-Id"}}})
 	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
 	w := httptest.NewRecorder()

@@ -12,7 +12,7 @@ import (
 
 func TestCacheNeverOutlivesExp(t *testing.T) {
 	clock := &fakeClock{t: time.Now()}
-	h := provision(t, &Handler{Sources: []KeySource{{Secret: testSecretRef}}, now: clock.now})
+	h := provision(t, &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}, now: clock.now})
 	c := testkit.StandardClaims("alice", "", "")
 	c["exp"] = clock.t.Add(time.Minute).Unix()
 	tok := testkit.SignHS256(t, testSecret, c)
@@ -37,7 +37,7 @@ func TestCacheHitSkipsVerificationButNotScopes(t *testing.T) {
 	h.verifier = &verifier{} // accepts nothing: only a cache hit passes now
 	wantOK(t, serve(t, h, bearer(tok)))
 
-	scoped := provision(t, &Handler{Sources: []KeySource{{Secret: testSecretRef}}, RequireScopes: []string{"admin"}})
+	scoped := provision(t, &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}, RequireScopes: []string{"admin"}})
 	scoped.cache = h.cache // same cache, stricter route
 	if out := serve(t, scoped, bearer(tok)); out.resp.StatusCode != http.StatusForbidden {
 		t.Errorf("cached token on a stricter route: status %d, want 403", out.resp.StatusCode)
@@ -70,7 +70,7 @@ func TestCacheIsBounded(t *testing.T) {
 }
 
 func TestCacheDisabled(t *testing.T) {
-	h := provision(t, &Handler{Sources: []KeySource{{Secret: testSecretRef}}, CacheSize: intPtr(0)})
+	h := provision(t, &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}, CacheSize: intPtr(0)})
 	tok := testkit.SignHS256(t, testSecret, testkit.StandardClaims("alice", "", ""))
 	wantOK(t, serve(t, h, bearer(tok)))
 	if h.cache != nil || h.cache.len() != 0 {

@@ -1,14 +1,13 @@
 package jwtauth
 
 import (
-	"github.com/gpugate/gpugate/modules/internal/upstream"
 	"strconv"
-	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
@@ -54,90 +53,93 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.Errf("jwt_auth takes its options in a block, not %q on the directive line; write `jwt_auth { secret {env.JWT_SECRET} }`", d.Val())
 	}
-	for d.NextBlock(0) {
-		if err := h.unmarshalOption(d); err != nil {
+	b := directive.Open(d, "jwt_auth").Repeatable("secret", "public_key", "jwks", "oidc", "issuer", "audience",
+		"require_claims", "require_scopes", "from", "claim_header")
+	for b.Next() {
+		if err := h.unmarshalOption(b); err != nil {
 			return err
 		}
 	}
 	if err := h.validateConfig(); err != nil {
-		return d.Err(err.Error())
+		return d.WrapErr(err)
 	}
 	return nil
 }
 
 // unmarshalOption parses one line of the jwt_auth block.
-func (h *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
-	option := d.Val()
-	switch option {
+func (h *Handler) unmarshalOption(b *directive.Block) error {
+	var err error
+	var args []string
+	switch b.Setting() {
 	case "secret", "public_key", "jwks", "oidc":
-		return h.unmarshalSource(d, option)
+		return h.unmarshalSource(b)
 	case "issuer":
-		return appendArgs(d, &h.Issuers, "issuer https://idp.example.com/")
+		args, err = b.Many("issuer https://idp.example.com/")
+		h.Issuers = append(h.Issuers, args...)
 	case "audience":
-		return appendArgs(d, &h.Audiences, "audience my-api")
+		args, err = b.Many("audience my-api")
+		h.Audiences = append(h.Audiences, args...)
 	case "require_claims":
-		return appendArgs(d, &h.RequireClaims, "require_claims email tenant")
+		args, err = b.Many("require_claims email tenant")
+		h.RequireClaims = append(h.RequireClaims, args...)
 	case "require_scopes":
-		return appendArgs(d, &h.RequireScopes, "require_scopes pods:read")
+		args, err = b.Many("require_scopes pods:read")
+		h.RequireScopes = append(h.RequireScopes, args...)
 	case "leeway":
-		dur, err := durationArg(d, "leeway 30s")
-		h.Leeway = caddy.Duration(dur)
-		return err
+		h.Leeway, err = b.Duration("leeway 30s")
 	case "typ":
-		return singleArg(d, &h.Typ, "typ at+jwt")
+		h.Typ, err = b.One("typ at+jwt")
 	case "user_claim":
-		return singleArg(d, &h.UserClaim, "user_claim email")
+		h.UserClaim, err = b.One("user_claim email")
 	case "from":
-		args := d.RemainingArgs()
-		if len(args) != 2 {
-			return d.Errf("jwt_auth from: write `from header <Name>`, `from cookie <name>` or `from query <name>`")
+		if args, err = b.Args(2, "from header <Name>` (or `from cookie <name>`, `from query <name>"); err == nil {
+			h.From = append(h.From, TokenLocation{From: args[0], Name: args[1]})
 		}
-		h.From = append(h.From, TokenLocation{From: args[0], Name: args[1]})
-		return nil
 	case "claim_header":
-		args := d.RemainingArgs()
-		if len(args) != 2 {
-			return d.Errf("jwt_auth claim_header: write `claim_header <claim> <Header-Name>`, e.g. `claim_header sub X-User-Id`")
+		if args, err = b.Args(2, "claim_header <claim> <Header-Name>`, e.g. `claim_header sub X-User-Id"); err == nil {
+			h.ClaimHeaders = append(h.ClaimHeaders, ClaimHeader{Claim: args[0], Header: args[1]})
 		}
-		h.ClaimHeaders = append(h.ClaimHeaders, ClaimHeader{Claim: args[0], Header: args[1]})
-		return nil
 	case "keep_authorization":
-		if d.NextArg() {
-			return d.Errf("jwt_auth keep_authorization takes no value")
-		}
+		err = b.Flag()
 		h.KeepAuthorization = true
-		return nil
 	case "cache":
 		var raw string
-		if err := singleArg(d, &raw, "cache 10000 (or cache 0 to disable)"); err != nil {
+		if raw, err = b.One("cache 10000"); err != nil {
 			return err
 		}
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 0 {
-			return d.Errf("jwt_auth cache: %q is not a number of entries; write e.g. `cache 10000` (or `cache 0` to disable)", raw)
+		n, perr := strconv.Atoi(raw)
+		if perr != nil || n < 0 {
+			return b.Errf("%q is not a number of entries; write e.g. `cache 10000` (or `cache 0` to disable)", raw)
 		}
 		h.CacheSize = &n
-		return nil
+	default:
+		return b.Unknown("secret", "public_key", "jwks", "oidc", "issuer", "audience", "leeway", "require_claims",
+			"require_scopes", "typ", "from", "claim_header", "user_claim", "keep_authorization", "cache")
 	}
-	return d.Errf("jwt_auth: unknown option %q; see modules/jwtauth/README.md (secret, public_key, jwks, oidc, issuer, audience, leeway, require_claims, require_scopes, typ, from, claim_header, user_claim, keep_authorization, cache)", option)
+	return err
+}
+
+// sourceExamples show a correct line of each key source.
+var sourceExamples = map[string]string{
+	"secret": "secret {env.JWT_SECRET} HS256", "public_key": "public_key /etc/gpugate/jwt.pem RS256",
+	"jwks": "jwks https://idp.example/.well-known/jwks.json", "oidc": "oidc https://idp.example.com/",
 }
 
 // unmarshalSource parses `secret|public_key|jwks|oidc <value> [<alg>...]`
 // and, for jwks/oidc, its optional block.
-func (h *Handler) unmarshalSource(d *caddyfile.Dispenser, kind string) error {
+func (h *Handler) unmarshalSource(b *directive.Block) error {
+	kind := b.Setting()
+	d := b.Dispenser()
 	if !d.NextArg() {
-		return d.Errf("jwt_auth %s: missing value; write e.g. `%s`", kind, map[string]string{
-			"secret": "secret {env.JWT_SECRET} HS256", "public_key": "public_key /etc/gpugate/jwt.pem RS256",
-			"jwks": "jwks https://idp.example.com/.well-known/jwks.json", "oidc": "oidc https://idp.example.com/",
-		}[kind])
+		return b.Errf("missing value; write e.g. `%s`", sourceExamples[kind])
 	}
-	var src KeySource
+	var src SourceConfig
 	switch kind {
 	case "secret":
 		// A literal secret would sit in the adapted JSON, the admin API and
 		// config dumps: only {env.X} / {file.X} placeholders are accepted.
-		if err := upstream.CheckSecretPlaceholder("jwt_auth secret", d.Val()); err != nil {
-			return d.Err(err.Error())
+		if err := directive.CheckSecretPlaceholder("jwt_auth secret", d.Val()); err != nil {
+			return d.WrapErr(err)
 		}
 		src.Secret = d.Val()
 	case "public_key":
@@ -148,74 +150,33 @@ func (h *Handler) unmarshalSource(d *caddyfile.Dispenser, kind string) error {
 		src.OIDC = d.Val()
 	}
 	src.Algorithms = d.RemainingArgs()
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
+	block := directive.Open(d, "jwt_auth "+kind)
+	for block.Next() {
 		if kind != "jwks" && kind != "oidc" {
 			return d.Errf("jwt_auth %s takes no block; refresh, min_refetch and timeout apply to jwks and oidc", kind)
 		}
-		if d.Val() == "issuer" {
-			if err := singleArg(d, &src.Issuer, "issuer https://cognito-idp.<region>.amazonaws.com/<pool-id>"); err != nil {
-				return err
-			}
-			continue
-		}
-		var target *caddy.Duration
-		switch d.Val() {
+		var err error
+		switch block.Setting() {
+		case "issuer":
+			src.Issuer, err = block.One("issuer https://cognito-idp.<region>.amazonaws.com/<pool-id>")
 		case "refresh":
-			target = &src.Refresh
+			src.Refresh, err = block.Duration("refresh 1h")
 		case "min_refetch":
-			target = &src.MinRefetch
+			src.MinRefetch, err = block.Duration("min_refetch 30s")
 		case "timeout":
-			target = &src.Timeout
+			src.Timeout, err = block.Duration("timeout 10s")
 		default:
-			return d.Errf("jwt_auth %s: unknown option %q; the block takes refresh, min_refetch, timeout (and issuer for jwks)", kind, d.Val())
+			return block.Unknown("refresh", "min_refetch", "timeout", "issuer (jwks only)")
 		}
-		dur, err := durationArg(d, d.Val()+" 30s")
 		if err != nil {
 			return err
 		}
-		*target = caddy.Duration(dur)
 	}
 	if err := src.validate(); err != nil {
-		return d.Err(err.Error())
+		return d.WrapErr(err)
 	}
 	h.Sources = append(h.Sources, src)
 	return nil
-}
-
-// appendArgs appends the remaining arguments (at least one) to dst.
-func appendArgs(d *caddyfile.Dispenser, dst *[]string, example string) error {
-	option := d.Val()
-	args := d.RemainingArgs()
-	if len(args) == 0 {
-		return d.Errf("jwt_auth %s: at least one value is needed; write e.g. `%s`", option, example)
-	}
-	*dst = append(*dst, args...)
-	return nil
-}
-
-// singleArg reads exactly one argument into dst.
-func singleArg(d *caddyfile.Dispenser, dst *string, example string) error {
-	option := d.Val()
-	args := d.RemainingArgs()
-	if len(args) != 1 {
-		return d.Errf("jwt_auth %s: exactly one value is needed; write e.g. `%s`", option, example)
-	}
-	*dst = args[0]
-	return nil
-}
-
-// durationArg reads one positive duration.
-func durationArg(d *caddyfile.Dispenser, example string) (time.Duration, error) {
-	option := d.Val()
-	var raw string
-	if err := singleArg(d, &raw, example); err != nil {
-		return 0, err
-	}
-	dur, err := caddy.ParseDuration(raw)
-	if err != nil || dur < 0 {
-		return 0, d.Errf("jwt_auth %s: %q is not a duration; write e.g. `%s`", option, raw, example)
-	}
-	return dur, nil
 }
 
 // Interface guard.

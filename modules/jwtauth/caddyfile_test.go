@@ -21,7 +21,7 @@ func TestAdaptErrors(t *testing.T) {
 		{"no key source", ``, []string{"jwt_auth: no key source", "add `secret`"}},
 		{"args on directive line", "", []string{"jwt_auth takes its options in a block"}},
 		{"unknown option", `secret {env.S}
-		issuers a`, []string{`unknown option "issuers"`, "issuer"}},
+		issuers a`, []string{`unknown subdirective "issuers"`, "issuer"}},
 		{"secret without value", `secret`, []string{"jwt_auth secret: missing value", "secret {env.JWT_SECRET}"}},
 		{"literal secret", `secret this-is-a-literal-production-secret-0123456789`, []string{"jwt_auth secret", "{env.NAME}", "never literally"}},
 		{"alg none", `secret {env.S} none`, []string{`"none" is never accepted`}},
@@ -31,16 +31,16 @@ func TestAdaptErrors(t *testing.T) {
 		{"hmac alg on public_key", `public_key /k.pem HS256`, []string{"jwt_auth public_key: algorithm HS256"}},
 		{"plain http jwks", `jwks http://idp.example/jwks.json`, []string{"must use https", "localhost"}},
 		{"relative jwks", `jwks /jwks.json`, []string{"not an absolute URL", "https://"}},
-		{"bad jwks block option", "jwks https://idp.example/j {\n\t\t\tinterval 1h\n\t\t}", []string{`unknown option "interval"`, "refresh, min_refetch, timeout"}},
+		{"bad jwks block option", "jwks https://idp.example/j {\n\t\t\tinterval 1h\n\t\t}", []string{`unknown subdirective "interval"`, "refresh, min_refetch, timeout"}},
 		{"issuer in oidc block", "oidc https://idp.example/ {\n\t\t\tissuer https://idp.example/\n\t\t}", []string{"jwt_auth oidc: issuer in a key source block applies only to jwks"}},
 		{"block on secret", "secret {env.S} {\n\t\t\trefresh 1h\n\t\t}", []string{"jwt_auth secret takes no block"}},
-		{"bad duration", "jwks https://idp.example/j {\n\t\t\trefresh soon\n\t\t}", []string{`refresh: "soon" is not a duration`, "refresh 30s"}},
+		{"bad duration", "jwks https://idp.example/j {\n\t\t\trefresh soon\n\t\t}", []string{`refresh "soon" is not a positive duration`, "refresh 1h"}},
 		{"bad leeway", `secret {env.S}
 		leeway 5 minutes`, []string{"jwt_auth leeway: exactly one value", "leeway 30s"}},
 		{"bad from", `secret {env.S}
 		from body token`, []string{`unknown source "body"`, "from cookie <name>"}},
 		{"from without name", `secret {env.S}
-		from header`, []string{"jwt_auth from: write `from header <Name>`"}},
+		from header`, []string{"jwt_auth from:", "write `from header <Name>`"}},
 		{"claim_header reserved", `secret {env.S}
 		claim_header sub Authorization`, []string{"jwt_auth claim_header: Authorization cannot be set", "X-User-Id"}},
 		{"claim_header arity", `secret {env.S}

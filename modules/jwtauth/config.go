@@ -2,7 +2,6 @@ package jwtauth
 
 import (
 	"fmt"
-	"github.com/gpugate/gpugate/modules/internal/upstream"
 	"net/textproto"
 	"strings"
 	"time"
@@ -22,9 +21,9 @@ const (
 	initialFetchWait = 3 * time.Second
 )
 
-// KeySource is one source of verification keys. Exactly one of Secret,
+// SourceConfig is one source of verification keys. Exactly one of Secret,
 // PublicKey, JWKS and OIDC is set.
-type KeySource struct {
+type SourceConfig struct {
 	// Secret is an HMAC key, usually a placeholder ({env.X}, {file.X})
 	// resolved at provision time.
 	Secret string `json:"secret,omitempty"`
@@ -55,7 +54,7 @@ type KeySource struct {
 }
 
 // kind names the source's directive.
-func (s KeySource) kind() string {
+func (s SourceConfig) kind() string {
 	var kinds []string
 	if s.Secret != "" {
 		kinds = append(kinds, "secret")
@@ -73,15 +72,10 @@ func (s KeySource) kind() string {
 }
 
 // validate checks the source without touching files or the network.
-func (s KeySource) validate() error {
+func (s SourceConfig) validate() error {
 	kind := s.kind()
 	switch kind {
 	case "secret":
-		// Also for JSON configs (admin /load): a literal secret would sit in
-		// the config the admin API serves.
-		if err := upstream.CheckSecretPlaceholder("jwt_auth secret", s.Secret); err != nil {
-			return err
-		}
 		if err := checkAlgorithms("jwt_auth secret", s.Algorithms, familyHMAC); err != nil {
 			return err
 		}
@@ -116,7 +110,7 @@ func (s KeySource) validate() error {
 
 // remoteConfig returns the key set identity of a jwks/oidc source with
 // defaults applied.
-func (s KeySource) remoteConfig() remoteConfig {
+func (s SourceConfig) remoteConfig() remoteConfig {
 	cfg := remoteConfig{jwksURL: s.JWKS, issuerURL: s.OIDC,
 		refresh: time.Duration(s.Refresh), minRefetch: time.Duration(s.MinRefetch), timeout: time.Duration(s.Timeout)}
 	if cfg.refresh == 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/gpugate/gpugate/modules/gwerror"
+	"github.com/gpugate/gpugate/modules/internal/directive"
 	"github.com/gpugate/gpugate/modules/internal/upstream"
 	"go.uber.org/zap"
 )
@@ -25,7 +26,7 @@ func init() {
 type Handler struct {
 	// Sources are the key sources; a token is accepted when one of them
 	// verifies it with an algorithm on that source's allow-list.
-	Sources []KeySource `json:"sources,omitempty"`
+	Sources []SourceConfig `json:"sources,omitempty"`
 	// Issuers, when set, are the accepted iss values.
 	Issuers []string `json:"issuers,omitempty"`
 	// Audiences, when set, must meet the token's aud (or client_id when
@@ -77,7 +78,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision resolves secrets, loads keys, joins the shared JWKS fetchers
 // and builds the verifier and cache.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	if err := h.validateConfig(); err != nil {
+	if err := h.Validate(); err != nil {
 		return err
 	}
 	if h.now == nil {
@@ -136,7 +137,7 @@ func algorithmsOf(src keySource) []string {
 }
 
 // provisionSource turns one configured source into a keySource.
-func (h *Handler) provisionSource(ctx caddy.Context, cfg KeySource) (keySource, error) {
+func (h *Handler) provisionSource(ctx caddy.Context, cfg SourceConfig) (keySource, error) {
 	switch cfg.kind() {
 	case "secret":
 		secret, err := upstream.ResolveSecret("jwt_auth secret", cfg.Secret)
@@ -180,7 +181,7 @@ func (h *Handler) provisionSource(ctx caddy.Context, cfg KeySource) (keySource, 
 
 // provisionRemote joins (or starts) the shared fetcher of a jwks/oidc
 // source and waits briefly for its first keys.
-func (h *Handler) provisionRemote(ctx caddy.Context, cfg KeySource) (keySource, error) {
+func (h *Handler) provisionRemote(ctx caddy.Context, cfg SourceConfig) (keySource, error) {
 	rc := cfg.remoteConfig()
 	val, _, err := remoteKeySets.LoadOrNew(rc, func() (caddy.Destructor, error) {
 		client := h.client
@@ -227,7 +228,22 @@ func newFetchClient(ctx caddy.Context) (*http.Client, error) {
 }
 
 // Validate checks the configuration; it is fast and has no side effects.
-func (h *Handler) Validate() error { return h.validateConfig() }
+func (h *Handler) Validate() error {
+	if err := h.validateConfig(); err != nil {
+		return err
+	}
+	// Also for JSON configs (admin /load): a literal secret would sit in the
+	// config the admin API serves. (The Caddyfile adapter checks it as it
+	// reads the secret line.)
+	for _, s := range h.Sources {
+		if s.Secret != "" {
+			if err := directive.CheckSecretPlaceholder("jwt_auth secret", s.Secret); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
 
 // Cleanup releases the shared key sets; it is safe after a failed
 // Provision. The last user of a set stops its goroutine.

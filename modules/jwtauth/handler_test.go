@@ -13,7 +13,7 @@ import (
 
 // hsHandler is a handler with one HS256 secret.
 func hsHandler(t testing.TB, tweak func(h *Handler)) *Handler {
-	h := &Handler{Sources: []KeySource{{Secret: testSecretRef}}}
+	h := &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}}
 	if tweak != nil {
 		tweak(h)
 	}
@@ -122,8 +122,8 @@ func TestTimeClaims(t *testing.T) {
 		}
 		return testkit.SignHS256(t, testSecret, c)
 	}
-	strict := provision(t, &Handler{Sources: []KeySource{{Secret: testSecretRef}}, now: clock.now})
-	lenient := provision(t, &Handler{Sources: []KeySource{{Secret: testSecretRef}}, Leeway: caddyDuration(time.Minute), now: clock.now})
+	strict := provision(t, &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}, now: clock.now})
+	lenient := provision(t, &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}, Leeway: caddyDuration(time.Minute), now: clock.now})
 	cases := []struct {
 		name        string
 		token       string
@@ -157,7 +157,7 @@ func TestTimeClaims(t *testing.T) {
 func TestSignatureAndAlgorithmRules(t *testing.T) {
 	rsaKey := testkit.RSAKey(t)
 	pemPath := writePublicKey(t, rsaKey.Public())
-	h := provision(t, &Handler{Sources: []KeySource{{PublicKey: pemPath}, {Secret: testSecretRef}}})
+	h := provision(t, &Handler{Sources: []SourceConfig{{PublicKey: pemPath}, {Secret: testSecretRef}}})
 	claims := testkit.StandardClaims("alice", "", "")
 
 	wantOK(t, serve(t, h, bearer(testkit.Sign(t, jwt.SigningMethodRS256, rsaKey, "", claims))))
@@ -193,7 +193,7 @@ func TestSignatureAndAlgorithmRules(t *testing.T) {
 func TestEmbeddedKeyHeadersAreNeverFollowed(t *testing.T) {
 	jwks := testkit.StartJWKS(t)
 	attacker := testkit.RSAKey(t)
-	h := provision(t, &Handler{Sources: []KeySource{{PublicKey: writePublicKey(t, testkit.RSAKey(t).Public())}}})
+	h := provision(t, &Handler{Sources: []SourceConfig{{PublicKey: writePublicKey(t, testkit.RSAKey(t).Public())}}})
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, testkit.StandardClaims("alice", "", ""))
 	tok.Header["jku"] = jwks.JWKSURL()
 	tok.Header["x5u"] = jwks.JWKSURL()
@@ -231,12 +231,12 @@ func TestPublicKeyTypes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := provision(t, &Handler{Sources: []KeySource{{PublicKey: writePublicKey(t, c.pub)}}})
+			h := provision(t, &Handler{Sources: []SourceConfig{{PublicKey: writePublicKey(t, c.pub)}}})
 			wantOK(t, serve(t, h, bearer(testkit.Sign(t, c.method, c.key, "", claims))))
 		})
 	}
 	t.Run("PS256 when listed", func(t *testing.T) {
-		h := provision(t, &Handler{Sources: []KeySource{{PublicKey: writePublicKey(t, rsaKey.Public()), Algorithms: []string{"PS256"}}}})
+		h := provision(t, &Handler{Sources: []SourceConfig{{PublicKey: writePublicKey(t, rsaKey.Public()), Algorithms: []string{"PS256"}}}})
 		wantOK(t, serve(t, h, bearer(testkit.Sign(t, jwt.SigningMethodPS256, rsaKey, "", claims))))
 		wantUnauthorized(t, serve(t, h, bearer(testkit.Sign(t, jwt.SigningMethodRS256, rsaKey, "", claims))), "algorithm is not accepted")
 	})

@@ -13,12 +13,12 @@ import (
 )
 
 // jwksHandler verifies against srv's JWKS with a fast refetch bound.
-func jwksHandler(t testing.TB, srv *testkit.JWKSServer, tweak func(s *KeySource)) *Handler {
-	src := KeySource{JWKS: srv.JWKSURL(), Refresh: caddyDuration(time.Hour), MinRefetch: caddyDuration(200 * time.Millisecond), Timeout: caddyDuration(2 * time.Second)}
+func jwksHandler(t testing.TB, srv *testkit.JWKSServer, tweak func(s *SourceConfig)) *Handler {
+	src := SourceConfig{JWKS: srv.JWKSURL(), Refresh: caddyDuration(time.Hour), MinRefetch: caddyDuration(200 * time.Millisecond), Timeout: caddyDuration(2 * time.Second)}
 	if tweak != nil {
 		tweak(&src)
 	}
-	return provision(t, &Handler{Sources: []KeySource{src}})
+	return provision(t, &Handler{Sources: []SourceConfig{src}})
 }
 
 // eventually polls cond for up to 5 s.
@@ -57,7 +57,7 @@ func TestJWKSKeysAndRotation(t *testing.T) {
 func TestJWKSUnknownKIDRefetchIsRateBounded(t *testing.T) {
 	key := testkit.RSAKey(t)
 	srv := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: key})
-	h := jwksHandler(t, srv, func(s *KeySource) { s.MinRefetch = caddyDuration(time.Hour) })
+	h := jwksHandler(t, srv, func(s *SourceConfig) { s.MinRefetch = caddyDuration(time.Hour) })
 	time.Sleep(10 * time.Millisecond)
 	var wg sync.WaitGroup
 	for i := range 200 {
@@ -105,7 +105,7 @@ func TestJWKSUnknownKIDRefetchCoalesced(t *testing.T) {
 func TestJWKSKeepsLastGoodKeysWhileIdPIsDown(t *testing.T) {
 	key := testkit.RSAKey(t)
 	srv := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: key})
-	h := jwksHandler(t, srv, func(s *KeySource) {
+	h := jwksHandler(t, srv, func(s *SourceConfig) {
 		s.Refresh = caddyDuration(30 * time.Millisecond)
 		s.MinRefetch = caddyDuration(30 * time.Millisecond)
 	})
@@ -135,7 +135,7 @@ func TestJWKSDownAtStartDoesNotBlockAndRecovers(t *testing.T) {
 	srv := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: key})
 	srv.SetDelay(time.Minute) // hangs
 	start := time.Now()
-	h := jwksHandler(t, srv, func(s *KeySource) {
+	h := jwksHandler(t, srv, func(s *SourceConfig) {
 		s.Timeout = caddyDuration(300 * time.Millisecond)
 		s.MinRefetch = caddyDuration(100 * time.Millisecond)
 	})
@@ -179,7 +179,7 @@ func TestJWKSKeyAlgUseAndUnknownKty(t *testing.T) {
 func TestOIDCDiscoveryAndIssuerBinding(t *testing.T) {
 	key := testkit.RSAKey(t)
 	idp := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: key, Alg: "RS256"})
-	h := provision(t, &Handler{Sources: []KeySource{{OIDC: idp.Issuer()}}})
+	h := provision(t, &Handler{Sources: []SourceConfig{{OIDC: idp.Issuer()}}})
 	if idp.Discoveries() != 1 || idp.Fetches() != 1 {
 		t.Fatalf("discoveries %d fetches %d, want 1 and 1", idp.Discoveries(), idp.Fetches())
 	}
@@ -193,7 +193,7 @@ func TestTwoIssuers(t *testing.T) {
 	cognito := testkit.StartJWKS(t, testkit.JWK{KID: "cognito-1", Key: cognitoKey, Alg: "RS256", Use: "sig"})
 	auth0 := testkit.StartJWKS(t, testkit.JWK{KID: "auth0-1", Key: auth0Key, Alg: "RS256", Use: "sig"})
 	h := provision(t, &Handler{
-		Sources: []KeySource{{JWKS: cognito.JWKSURL(), Algorithms: []string{"RS256"}}, {JWKS: auth0.JWKSURL(), Algorithms: []string{"RS256"}}},
+		Sources: []SourceConfig{{JWKS: cognito.JWKSURL(), Algorithms: []string{"RS256"}}, {JWKS: auth0.JWKSURL(), Algorithms: []string{"RS256"}}},
 		Issuers: []string{"https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool", "https://tenant.auth0.com/"},
 	})
 	wantOK(t, serve(t, h, bearer(testkit.Sign(t, jwt.SigningMethodRS256, cognitoKey, "cognito-1",
@@ -207,7 +207,7 @@ func TestTwoIssuers(t *testing.T) {
 		testkit.StandardClaims("mallory", "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool", ""))
 	wantOK(t, serve(t, h, bearer(crossed)))
 	// ...which an issuer in each jwks block prevents.
-	bound := provision(t, &Handler{Sources: []KeySource{
+	bound := provision(t, &Handler{Sources: []SourceConfig{
 		{JWKS: cognito.JWKSURL(), Issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Pool"},
 		{JWKS: auth0.JWKSURL(), Issuer: "https://tenant.auth0.com/"},
 	}})

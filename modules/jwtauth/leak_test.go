@@ -49,7 +49,7 @@ func TestNoGoroutineSurvivesCleanup(t *testing.T) {
 	idp := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: testkit.RSAKey(t)})
 	baseline := stableGoroutines()
 	for i := range 20 {
-		h := &Handler{Sources: []KeySource{
+		h := &Handler{Sources: []SourceConfig{
 			{JWKS: idp.JWKSURL(), Refresh: caddyDuration(time.Duration(i+1) * time.Minute)},
 			{OIDC: idp.Issuer()},
 		}}
@@ -105,7 +105,7 @@ func TestCleanupCancelsFetchInFlight(t *testing.T) {
 	idp := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: testkit.RSAKey(t)})
 	idp.SetDelay(time.Minute)
 	baseline := stableGoroutines()
-	h := &Handler{Sources: []KeySource{{JWKS: idp.JWKSURL(), Timeout: caddyDuration(30 * time.Second)}}}
+	h := &Handler{Sources: []SourceConfig{{JWKS: idp.JWKSURL(), Timeout: caddyDuration(30 * time.Second)}}}
 	start := time.Now()
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: t.Context()})
 	defer cancel()

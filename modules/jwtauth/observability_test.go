@@ -79,7 +79,7 @@ func TestMetricsCountOutcomes(t *testing.T) {
 func TestBackgroundRefreshRevokesRemovedKey(t *testing.T) {
 	k1, k2 := testkit.RSAKey(t), testkit.RSAKey(t)
 	srv := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: k1}, testkit.JWK{KID: "k2", Key: k2})
-	h := jwksHandler(t, srv, func(s *KeySource) {
+	h := jwksHandler(t, srv, func(s *SourceConfig) {
 		s.Refresh = caddyDuration(50 * time.Millisecond)
 		s.MinRefetch = caddyDuration(time.Hour) // no unknown-kid refetch: only the refresh may change keys
 	})

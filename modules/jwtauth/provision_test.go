@@ -19,17 +19,17 @@ func TestProvisionErrors(t *testing.T) {
 		h    Handler
 		want []string
 	}{
-		{"short HMAC secret", Handler{Sources: []KeySource{{Secret: "{env.JWTAUTH_TEST_SHORT}"}}},
+		{"short HMAC secret", Handler{Sources: []SourceConfig{{Secret: "{env.JWTAUTH_TEST_SHORT}"}}},
 			[]string{"jwt_auth secret: the secret is 12 bytes, HS256 needs at least 32", "openssl rand"}},
-		{"secret too short for HS512", Handler{Sources: []KeySource{{Secret: "{env.JWTAUTH_TEST_32}", Algorithms: []string{"HS512"}}}},
+		{"secret too short for HS512", Handler{Sources: []SourceConfig{{Secret: "{env.JWTAUTH_TEST_32}", Algorithms: []string{"HS512"}}}},
 			[]string{"HS512 needs at least 64"}},
-		{"unset secret variable", Handler{Sources: []KeySource{{Secret: "{env.JWTAUTH_TEST_UNSET}"}}},
+		{"unset secret variable", Handler{Sources: []SourceConfig{{Secret: "{env.JWTAUTH_TEST_UNSET}"}}},
 			[]string{"jwt_auth secret"}},
-		{"private key PEM", Handler{Sources: []KeySource{{PublicKey: writePEM(t, "RSA PRIVATE KEY", privDER)}}},
+		{"private key PEM", Handler{Sources: []SourceConfig{{PublicKey: writePEM(t, "RSA PRIVATE KEY", privDER)}}},
 			[]string{"holds a private key", "openssl pkey -pubout"}},
-		{"missing PEM file", Handler{Sources: []KeySource{{PublicKey: "/nonexistent/key.pem"}}},
+		{"missing PEM file", Handler{Sources: []SourceConfig{{PublicKey: "/nonexistent/key.pem"}}},
 			[]string{"jwt_auth public_key /nonexistent/key.pem"}},
-		{"alg does not fit EC key", Handler{Sources: []KeySource{{PublicKey: ecPub, Algorithms: []string{"ES384"}}}},
+		{"alg does not fit EC key", Handler{Sources: []SourceConfig{{PublicKey: ecPub, Algorithms: []string{"ES384"}}}},
 			[]string{"algorithm ES384 does not fit the key", "P-256: ES256"}},
 	}
 	for _, c := range cases {
@@ -68,12 +68,12 @@ func TestPEMFormats(t *testing.T) {
 // Caddyfile (JSON through the admin API's /load): a literal secret fails
 // Validate, so it never sits in the config the admin API serves.
 func TestValidateRefusesLiteralSecretInJSON(t *testing.T) {
-	h := &Handler{Sources: []KeySource{{Secret: "a-literal-secret-0123456789abcdef0123"}}}
+	h := &Handler{Sources: []SourceConfig{{Secret: "a-literal-secret-0123456789abcdef0123"}}}
 	err := h.Validate()
 	if err == nil || !strings.Contains(err.Error(), "jwt_auth secret") || strings.Contains(err.Error(), "a-literal-secret") {
 		t.Fatalf("Validate() = %v, want a jwt_auth secret placeholder error that does not echo the secret", err)
 	}
-	if err := (&Handler{Sources: []KeySource{{Secret: testSecretRef}}}).Validate(); err != nil {
+	if err := (&Handler{Sources: []SourceConfig{{Secret: testSecretRef}}}).Validate(); err != nil {
 		t.Fatalf("placeholder secret: %v", err)
 	}
 }

@@ -3,13 +3,12 @@ package modal
 import (
 	"strings"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
 
-	"github.com/gpugate/gpugate/modules/internal/upstream"
+	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
@@ -49,139 +48,101 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("modal: one url after the directive name; put everything else in the block")
 		}
 	}
-	seen := map[string]bool{}
-	for d.NextBlock(0) {
-		name := d.Val()
-		if seen[name] && name != "strip_headers" {
-			return d.Errf("modal: %s is set twice; keep one", name)
-		}
-		seen[name] = true
-		if err := m.unmarshalSetting(d, name); err != nil {
+	b := directive.Open(d, "modal").Repeatable("strip_headers")
+	for b.Next() {
+		if err := m.unmarshalSetting(b); err != nil {
 			return err
 		}
 	}
-	return m.checkCaddyfile(d, seen)
+	return m.checkCaddyfile(b)
 }
 
-func (m *Handler) unmarshalSetting(d *caddyfile.Dispenser, name string) error {
-	args := d.RemainingArgs()
-	want := func(n int, usage string) error {
-		if len(args) != n {
-			return d.Errf("modal %s: wrong number of arguments; write %s", name, usage)
-		}
-		return nil
-	}
-	switch name {
+// unmarshalSetting parses one setting of the block.
+func (m *Handler) unmarshalSetting(b *directive.Block) error {
+	var err error
+	switch b.Setting() {
 	case "url":
-		if err := want(1, "url https://<workspace>--<label>.modal.run"); err != nil {
-			return err
+		if m.URL != "" && b.Seen("url") == 1 {
+			return b.Errf("the url is already given after the directive name; keep one")
 		}
-		if m.URL != "" {
-			return d.Errf("modal url: the url is already given after the directive name; keep one")
-		}
-		m.URL = args[0]
+		m.URL, err = b.One("url https://<workspace>--<label>.modal.run")
 	case "workspace":
-		if err := want(1, "workspace <workspace name>"); err != nil {
-			return err
-		}
-		m.Workspace = args[0]
+		m.Workspace, err = b.One("workspace <workspace name>")
 	case "label":
-		if err := want(1, "label <endpoint label>, e.g. label multitalk-api-fastapi-app"); err != nil {
-			return err
-		}
-		m.Label = args[0]
+		m.Label, err = b.One("label multitalk-api-fastapi-app")
 	case "dev":
-		if err := want(0, "dev (no arguments)"); err != nil {
-			return err
-		}
+		err = b.Flag()
 		m.Dev = true
 	case "bearer":
-		if err := want(1, "bearer {env.NAME}"); err != nil {
-			return err
-		}
-		if err := upstream.CheckSecretPlaceholder("modal bearer", args[0]); err != nil {
-			return d.Err(err.Error())
-		}
-		m.Bearer = args[0]
+		m.Bearer, err = b.Secret("bearer {env.NAME}")
 	case "proxy_auth":
-		if err := want(2, "proxy_auth {env.MODAL_KEY} {env.MODAL_SECRET}"); err != nil {
+		var args []string
+		if args, err = b.Args(2, "proxy_auth {env.MODAL_KEY} {env.MODAL_SECRET}"); err != nil {
 			return err
 		}
 		for i, field := range []string{"modal proxy_auth key", "modal proxy_auth secret"} {
-			if err := upstream.CheckSecretPlaceholder(field, args[i]); err != nil {
-				return d.Err(err.Error())
+			if err := directive.CheckSecretPlaceholder(field, args[i]); err != nil {
+				return b.Wrap(err)
 			}
 		}
 		m.ProxyAuthKey, m.ProxyAuthSecret = args[0], args[1]
 	case "strip_headers":
-		if len(args) == 0 {
-			return d.Errf("modal strip_headers: name at least one header, e.g. strip_headers X-Client-Token")
-		}
-		m.StripHeaders = append(m.StripHeaders, args...)
+		var names []string
+		names, err = b.Many("strip_headers X-Client-Token")
+		m.StripHeaders = append(m.StripHeaders, names...)
 	case "strip_prefix":
-		if err := want(1, "strip_prefix /api"); err != nil {
-			return err
-		}
-		m.PathPrefix = args[0]
+		m.PathPrefix, err = b.One("strip_prefix /api")
 	case "replace_prefix":
-		if err := want(2, "replace_prefix /api /api/v1"); err != nil {
-			return err
+		var args []string
+		if args, err = b.Args(2, "replace_prefix /api /api/v1"); err == nil {
+			m.PathPrefix, m.UpstreamPrefix = args[0], args[1]
 		}
-		m.PathPrefix, m.UpstreamPrefix = args[0], args[1]
 	case "follow_redirects":
-		if len(args) > 1 {
-			return d.Errf("modal follow_redirects: write follow_redirects [<total duration>], e.g. follow_redirects 30m")
-		}
-		m.Redirects = RedirectsFollow
-		if len(args) == 1 {
-			dur, err := positiveDuration(d, name, args[0], "follow_redirects 30m")
-			if err != nil {
-				return err
-			}
-			m.FollowFor = dur
-		}
+		err = m.unmarshalFollow(b)
 	case "pass_redirects":
-		if err := want(0, "pass_redirects (no arguments)"); err != nil {
-			return err
-		}
+		err = b.Flag()
 		m.Redirects = RedirectsPass
 	case "timeout":
-		if err := want(1, "timeout 160s"); err != nil {
-			return err
-		}
-		dur, err := positiveDuration(d, name, args[0], "timeout 160s")
-		if err != nil {
-			return err
-		}
-		m.Timeout = dur
+		m.Timeout, err = b.Duration("timeout 160s")
 	case "max_body":
-		if err := want(1, "max_body 10MB"); err != nil {
+		var v string
+		if v, err = b.One("max_body 10MB"); err != nil {
 			return err
 		}
-		size, err := humanize.ParseBytes(args[0])
-		if err != nil || size == 0 || size > 1<<40 {
-			return d.Errf("modal max_body: %q is not a size; write e.g. max_body 10MB", args[0])
+		size, perr := humanize.ParseBytes(v)
+		if perr != nil || size == 0 || size > 1<<40 {
+			return b.Errf("%q is not a size; write e.g. max_body 10MB", v)
 		}
 		m.MaxBody = int64(size)
 	case "tls_ca":
-		if err := want(1, "tls_ca /path/to/ca.pem"); err != nil {
-			return err
-		}
-		m.TLSCA = args[0]
+		m.TLSCA, err = b.One("tls_ca /path/to/ca.pem")
 	case "api_key", "key", "secret", "token", "authorization", "header_up":
-		return d.Errf("modal: unknown setting %q; the upstream's credentials are set with bearer {env.NAME} or proxy_auth {env.KEY} {env.SECRET}", name)
+		return b.Dispenser().Errf("modal: unknown subdirective %q; the upstream's credentials are set with bearer {env.NAME} or proxy_auth {env.KEY} {env.SECRET}", b.Setting())
 	default:
-		return d.Errf("modal: unknown setting %q; see modules/modal/README.md for url, workspace, label, dev, bearer, proxy_auth, strip_headers, strip_prefix, replace_prefix, follow_redirects, pass_redirects, timeout, max_body, tls_ca", name)
+		return b.Unknown("url", "workspace", "label", "dev", "bearer", "proxy_auth", "strip_headers", "strip_prefix",
+			"replace_prefix", "follow_redirects", "pass_redirects", "timeout", "max_body", "tls_ca")
 	}
-	return nil
+	return err
+}
+
+// unmarshalFollow parses `follow_redirects [<total duration>]`.
+func (m *Handler) unmarshalFollow(b *directive.Block) error {
+	m.Redirects = RedirectsFollow
+	if b.Dispenser().CountRemainingArgs() == 0 {
+		return b.Flag()
+	}
+	var err error
+	m.FollowFor, err = b.Duration("follow_redirects 30m")
+	return err
 }
 
 // checkCaddyfile rejects combinations that do not make sense, at adapt time.
-func (m *Handler) checkCaddyfile(d *caddyfile.Dispenser, seen map[string]bool) error {
+func (m *Handler) checkCaddyfile(b *directive.Block) error {
+	d := b.Dispenser()
 	switch {
-	case seen["follow_redirects"] && seen["pass_redirects"]:
+	case b.Seen("follow_redirects") > 0 && b.Seen("pass_redirects") > 0:
 		return d.Errf("modal: follow_redirects and pass_redirects exclude each other; keep one")
-	case seen["strip_prefix"] && seen["replace_prefix"]:
+	case b.Seen("strip_prefix") > 0 && b.Seen("replace_prefix") > 0:
 		return d.Errf("modal: strip_prefix and replace_prefix exclude each other; strip_prefix /api is replace_prefix /api /")
 	case m.URL != "" && (m.Workspace != "" || m.Label != "" || m.Dev):
 		return d.Errf("modal: write either url or workspace + label [dev], not both")
@@ -192,28 +153,18 @@ func (m *Handler) checkCaddyfile(d *caddyfile.Dispenser, seen map[string]bool) e
 	}
 	if m.URL != "" && !strings.Contains(m.URL, "{") {
 		if _, _, err := parseUpstreamURL(m.URL); err != nil {
-			return d.Err(err.Error())
+			return d.WrapErr(err)
 		}
 	}
 	for field, prefix := range map[string]string{"strip_prefix/replace_prefix": m.PathPrefix, "replace_prefix": m.UpstreamPrefix} {
 		if _, err := parsePrefix(field, prefix); err != nil {
-			return d.Err(err.Error())
+			return d.WrapErr(err)
 		}
 	}
 	if m.UpstreamPrefix == "/" {
 		m.UpstreamPrefix = ""
 	}
 	return nil
-}
-
-// positiveDuration parses a Caddy duration (1m30s, 2h, 1d) that must be
-// above zero.
-func positiveDuration(d *caddyfile.Dispenser, name, value, example string) (caddy.Duration, error) {
-	dur, err := caddy.ParseDuration(value)
-	if err != nil || dur <= 0 {
-		return 0, d.Errf("modal %s: %q is not a positive duration; write e.g. %s", name, value, example)
-	}
-	return caddy.Duration(dur), nil
 }
 
 // Interface guard.

@@ -35,8 +35,8 @@ func TestAdaptErrors(t *testing.T) {
 		{"zero follow", "modal https://a--b.modal.run {\n follow_redirects 0s\n}", []string{"modal follow_redirects", "follow_redirects 30m"}},
 		{"bad size", "modal https://a--b.modal.run {\n max_body lots\n}", []string{"modal max_body", "max_body 10MB"}},
 		{"twice", "modal https://a--b.modal.run {\n timeout 1s\n timeout 2s\n}", []string{"timeout is set twice"}},
-		{"unknown", "modal https://a--b.modal.run {\n retries 3\n}", []string{`unknown setting "retries"`, "README"}},
-		{"api_key guess", "modal https://a--b.modal.run {\n api_key {env.X}\n}", []string{`unknown setting "api_key"`, "bearer {env.NAME}"}},
+		{"unknown", "modal https://a--b.modal.run {\n retries 3\n}", []string{`unknown subdirective "retries"`, "tls_ca"}},
+		{"api_key guess", "modal https://a--b.modal.run {\n api_key {env.X}\n}", []string{`unknown subdirective "api_key"`, "bearer {env.NAME}"}},
 		{"two urls", "modal https://a--b.modal.run https://c--d.modal.run", []string{"one url"}},
 	}
 	for _, c := range cases {

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gpugate/gpugate/modules/gwerror"
+	"github.com/gpugate/gpugate/modules/internal/directive"
 	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
 
@@ -260,7 +261,7 @@ func (h *Handler) Validate() error {
 		if secret.value == "" {
 			continue
 		}
-		if err := upstream.CheckSecretPlaceholder(secret.name, secret.value); err != nil {
+		if err := directive.CheckSecretPlaceholder(secret.name, secret.value); err != nil {
 			return err
 		}
 	}

@@ -3,10 +3,11 @@ package runpod
 import (
 	"strconv"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
@@ -45,87 +46,70 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.Errf("runpod: unexpected argument %q after the mode; put settings in a block { ... }", d.Val())
 	}
-	for d.NextBlock(0) {
-		if err := h.unmarshalOption(d); err != nil {
+	b := directive.Open(d, "runpod").Repeatable("endpoint", "allow_images", "allow_gpu_types", "default")
+	for b.Next() {
+		if err := h.unmarshalSetting(b); err != nil {
 			return err
 		}
 	}
 	if err := h.validateConfig(); err != nil {
-		return d.Err(err.Error())
+		return d.WrapErr(err)
 	}
 	return nil
 }
 
-// unmarshalOption parses one subdirective of the block.
-func (h *Handler) unmarshalOption(d *caddyfile.Dispenser) error {
-	name := d.Val()
-	args := d.RemainingArgs()
-	one := func() (string, error) {
-		if len(args) != 1 {
-			return "", d.Errf("runpod: %s takes exactly one value", name)
-		}
-		return args[0], nil
-	}
+// unmarshalSetting parses one setting of the block.
+func (h *Handler) unmarshalSetting(b *directive.Block) error {
 	var err error
-	switch name {
+	switch b.Setting() {
 	case "api_key":
-		h.APIKey, err = one()
+		h.APIKey, err = b.Secret("api_key {env.RUNPOD_API_KEY}")
 	case "base_url":
-		h.BaseURL, err = one()
+		h.BaseURL, err = b.One("base_url https://api.runpod.io/v2")
 	case "serverless_url":
-		h.ServerlessURL, err = one()
+		h.ServerlessURL, err = b.One("serverless_url https://api.runpod.ai/v2")
 	case "endpoint":
-		if len(args) != 2 {
-			return d.Err("runpod: write `endpoint <alias> <endpoint-id>`")
+		var args []string
+		if args, err = b.Args(2, "endpoint <alias> <endpoint-id>"); err != nil {
+			return err
+		}
+		if _, dup := h.Endpoints[args[0]]; dup {
+			return b.Errf("alias %q is defined twice", args[0])
 		}
 		if h.Endpoints == nil {
 			h.Endpoints = map[string]string{}
 		}
-		if _, dup := h.Endpoints[args[0]]; dup {
-			return d.Errf("runpod: endpoint alias %q is defined twice", args[0])
-		}
 		h.Endpoints[args[0]] = args[1]
-	case "timeout", "connect_timeout":
-		v, e := one()
-		if e != nil {
-			return e
-		}
-		dur, e := caddy.ParseDuration(v)
-		if e != nil || dur <= 0 {
-			return d.Errf("runpod: %s %q is not a positive duration; write e.g. `%s 30s`", name, v, name)
-		}
-		if name == "timeout" {
-			h.Timeout = caddy.Duration(dur)
-		} else {
-			h.ConnectTimeout = caddy.Duration(dur)
-		}
+	case "timeout":
+		h.Timeout, err = b.Duration("timeout 30s")
+	case "connect_timeout":
+		h.ConnectTimeout, err = b.Duration("connect_timeout 10s")
 	case "allow_images":
-		if len(args) == 0 {
-			return d.Err("runpod: write `allow_images <glob>...`, e.g. `allow_images runpod/*`")
-		}
-		h.AllowImages = append(h.AllowImages, args...)
+		var globs []string
+		globs, err = b.Many("allow_images runpod/*")
+		h.AllowImages = append(h.AllowImages, globs...)
 	case "allow_gpu_types":
-		if len(args) == 0 {
-			return d.Err(`runpod: write allow_gpu_types "<gpu type id>"..., e.g. allow_gpu_types "NVIDIA GeForce RTX 4090"`)
-		}
-		h.AllowGPUTypes = append(h.AllowGPUTypes, args...)
+		var ids []string
+		ids, err = b.Many(`allow_gpu_types "NVIDIA GeForce RTX 4090"`)
+		h.AllowGPUTypes = append(h.AllowGPUTypes, ids...)
 	case "default":
-		err = h.unmarshalDefault(d, args)
+		err = h.unmarshalDefault(b)
 	case "owner_claim":
-		h.OwnerClaim, err = one()
+		h.OwnerClaim, err = b.One("owner_claim sub")
 	case "owner_tag":
-		h.OwnerTag, err = one()
+		h.OwnerTag, err = b.One("owner_tag env")
 	default:
-		return d.Errf("runpod: unknown subdirective %q; valid: api_key, base_url, serverless_url, endpoint, timeout, "+
-			"connect_timeout, allow_images, allow_gpu_types, default, owner_claim, owner_tag", name)
+		return b.Unknown("api_key", "base_url", "serverless_url", "endpoint", "timeout", "connect_timeout",
+			"allow_images", "allow_gpu_types", "default", "owner_claim", "owner_tag")
 	}
 	return err
 }
 
 // unmarshalDefault parses `default <field> <value>`.
-func (h *Handler) unmarshalDefault(d *caddyfile.Dispenser, args []string) error {
-	if len(args) != 2 {
-		return d.Err("runpod: write `default <field> <value>` with field image, gpu_type, gpu_count, cloud or disk")
+func (h *Handler) unmarshalDefault(b *directive.Block) error {
+	args, err := b.Args(2, "default gpu_type \"NVIDIA GeForce RTX 4090\"` (fields: image, gpu_type, gpu_count, cloud, disk")
+	if err != nil {
+		return err
 	}
 	if h.Defaults == nil {
 		h.Defaults = &CreateDefaults{}
@@ -141,7 +125,7 @@ func (h *Handler) unmarshalDefault(d *caddyfile.Dispenser, args []string) error 
 	case "gpu_count", "disk":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 1 {
-			return d.Errf("runpod: default %s %q must be a positive integer", field, value)
+			return b.Errf("default %s %q must be a positive integer", field, value)
 		}
 		if field == "disk" {
 			h.Defaults.Disk = n
@@ -149,7 +133,7 @@ func (h *Handler) unmarshalDefault(d *caddyfile.Dispenser, args []string) error 
 			h.Defaults.GPUCount = n
 		}
 	default:
-		return d.Errf("runpod: default %q: the fields with defaults are image, gpu_type, gpu_count, cloud and disk", field)
+		return b.Errf("default %q: the fields with defaults are image, gpu_type, gpu_count, cloud and disk", field)
 	}
 	return nil
 }

@@ -58,7 +58,10 @@ type CreateDefaults struct {
 var endpointIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 // validateConfig checks h's configuration without side effects; messages
-// name the runpod subdirective and say what to write instead.
+// name the runpod subdirective and say what to write instead. The
+// Caddyfile adapter runs it after reading the block (which checked the
+// api_key placeholder as it read it); Validate adds that check for JSON
+// configs.
 func (h *Handler) validateConfig() error {
 	switch h.Mode {
 	case ModePods, ModeAPI, ModeServerless:
@@ -69,9 +72,6 @@ func (h *Handler) validateConfig() error {
 	}
 	if h.APIKey == "" {
 		return fmt.Errorf("runpod: api_key is required; write e.g. `api_key {env.RUNPOD_API_KEY}` or `api_key {file./run/secrets/runpod}`")
-	}
-	if err := upstream.CheckSecretPlaceholder("runpod api_key", h.APIKey); err != nil {
-		return err
 	}
 	for _, u := range [...][2]string{{"base_url", h.BaseURL}, {"serverless_url", h.ServerlessURL}} {
 		if strings.Contains(u[1], "{") {

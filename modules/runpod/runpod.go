@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gpugate/gpugate/modules/gwerror"
+	"github.com/gpugate/gpugate/modules/internal/directive"
 	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
 
@@ -77,7 +78,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // client (and, for the pass-through modes, Caddy's reverse proxy on it).
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	if err := h.validateConfig(); err != nil {
+	if err := h.Validate(); err != nil {
 		return err
 	}
 	key, err := upstream.ResolveSecret("runpod api_key", h.APIKey)
@@ -127,7 +128,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 }
 
 // Validate checks the configuration; it is fast and has no side effects.
-func (h *Handler) Validate() error { return h.validateConfig() }
+func (h *Handler) Validate() error {
+	if err := h.validateConfig(); err != nil {
+		return err
+	}
+	// Also for JSON configs (admin /load): a literal key would sit in the
+	// config the admin API serves.
+	return directive.CheckSecretPlaceholder("runpod api_key", h.APIKey)
+}
 
 // Cleanup releases the reverse proxies and idle connections; it is safe
 // after a failed Provision.

@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/gpugate/gpugate/modules/internal/directive"
 	"github.com/gpugate/gpugate/modules/internal/upstream"
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
@@ -169,7 +170,7 @@ func (a *App) validateConfig() error {
 			return fmt.Errorf("usage_plans: key %s: write exactly one of hash sha256:<hex> or value {env.NAME}", k.Name)
 		}
 		if k.Value != "" {
-			if err := upstream.CheckSecretPlaceholder("usage_plans: key "+k.Name+" value", k.Value); err != nil {
+			if err := directive.CheckSecretPlaceholder("usage_plans: key "+k.Name+" value", k.Value); err != nil {
 				return fmt.Errorf("%w (or write hash sha256:<hex>)", err)
 			}
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
-	"github.com/gpugate/gpugate/modules/internal/upstream"
+	"github.com/gpugate/gpugate/modules/internal/directive"
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
 
@@ -219,7 +219,7 @@ func parseKey(d *caddyfile.Dispenser, app *App) error {
 				return d.Err("usage_plans: write value {env.NAME} (a placeholder keeps the key out of the config)")
 			}
 			k.Value = d.Val()
-			if err := upstream.CheckSecretPlaceholder("usage_plans: key "+k.Name+" value", k.Value); err != nil {
+			if err := directive.CheckSecretPlaceholder("usage_plans: key "+k.Name+" value", k.Value); err != nil {
 				return d.Err(err.Error() + " (or write hash sha256:<hex>)")
 			}
 		case "plans":

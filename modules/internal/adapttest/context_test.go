@@ -14,7 +14,7 @@ func TestContextCancelledAtCleanup(t *testing.T) {
 		if ctx.GetMetricsRegistry() == nil {
 			t.Error("no metrics registry")
 		}
-		if _, err := ctx.AppIfConfigured("gateway_responses"); !errors.Is(err, caddy.ErrNotConfigured) {
+		if _, err := ctx.AppIfConfigured("gpugate_gateway_responses"); !errors.Is(err, caddy.ErrNotConfigured) {
 			t.Errorf("AppIfConfigured = %v, want ErrNotConfigured", err)
 		}
 		// With no config loaded, ctx.App panics (reverse_proxy's Provision

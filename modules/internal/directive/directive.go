@@ -31,8 +31,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
-
-	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
 
 // Block reads the settings of one Caddyfile block, one line at a time.
@@ -100,7 +98,7 @@ func (b *Block) lineArgs() []string {
 func (b *Block) repeated() error {
 	s := b.Setting()
 	if b.count[s] > 1 && !b.repeatable[s] {
-		return b.d.Errf("%s %s: set twice; keep one line", b.name, s)
+		return b.d.Errf("%s: %s is set twice; keep one", b.name, s)
 	}
 	return nil
 }
@@ -118,7 +116,7 @@ func (b *Block) Wrap(err error) error { return b.d.WrapErr(err) }
 // Unknown is the error for a setting the block does not have; valid lists
 // the ones it has.
 func (b *Block) Unknown(valid ...string) error {
-	return b.d.Errf("%s: unknown setting %q; valid settings: %s", b.name, b.Setting(), strings.Join(valid, ", "))
+	return b.d.Errf("%s: unknown subdirective %q; valid: %s", b.name, b.Setting(), strings.Join(valid, ", "))
 }
 
 // Args returns the current setting's arguments, which must number exactly n;
@@ -128,21 +126,15 @@ func (b *Block) Args(n int, example string) ([]string, error) {
 		return nil, err
 	}
 	args := b.lineArgs()
-	if len(args) != n {
-		return nil, b.Errf("%s; write e.g. `%s`", countText(n), example)
-	}
-	return args, nil
-}
-
-// countText says how many values a setting takes.
-func countText(n int) string {
-	switch n {
-	case 0:
-		return "takes no value"
-	case 1:
-		return "takes exactly one value"
+	switch {
+	case len(args) == n:
+		return args, nil
+	case n == 0:
+		return nil, b.d.Errf("%s %s takes no value; write `%s` on its own line", b.name, b.Setting(), example)
+	case n == 1:
+		return nil, b.Errf("exactly one value is needed; write `%s`", example)
 	default:
-		return "takes exactly " + strconv.Itoa(n) + " values"
+		return nil, b.Errf("exactly %d values are needed; write `%s`", n, example)
 	}
 }
 
@@ -162,7 +154,7 @@ func (b *Block) Many(example string) ([]string, error) {
 	}
 	args := b.lineArgs()
 	if len(args) == 0 {
-		return nil, b.Errf("takes at least one value; write e.g. `%s`", example)
+		return nil, b.Errf("at least one value is needed; write `%s`", example)
 	}
 	return args, nil
 }
@@ -183,7 +175,7 @@ func (b *Block) Duration(example string) (caddy.Duration, error) {
 	}
 	d, err := caddy.ParseDuration(v)
 	if err != nil || d <= 0 {
-		return 0, b.Errf("%q is not a positive duration; write e.g. `%s`", v, example)
+		return 0, b.d.Errf("%s %s %q is not a positive duration; write e.g. `%s`", b.name, b.Setting(), v, example)
 	}
 	return caddy.Duration(d), nil
 }
@@ -197,13 +189,13 @@ func (b *Block) Int(min int64, example string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < min {
-		return 0, b.Errf("%q must be a whole number of at least %d; write e.g. `%s`", v, min, example)
+		return 0, b.d.Errf("%s %s %q must be a whole number of at least %d; write e.g. `%s`", b.name, b.Setting(), v, min, example)
 	}
 	return n, nil
 }
 
 // Secret returns the current setting's single value, which must be exactly
-// one {env.NAME} or {file.PATH} placeholder (upstream.CheckSecretPlaceholder,
+// one {env.NAME} or {file.PATH} placeholder (CheckSecretPlaceholder,
 // the check JSON configs get in Validate): a literal secret would sit in the
 // adapted JSON, the admin API and config dumps. The value itself never
 // appears in the error.
@@ -212,7 +204,7 @@ func (b *Block) Secret(example string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := upstream.CheckSecretPlaceholder(b.name+" "+b.Setting(), v); err != nil {
+	if err := CheckSecretPlaceholder(b.name+" "+b.Setting(), v); err != nil {
 		return "", b.Wrap(err)
 	}
 	return v, nil

@@ -90,18 +90,18 @@ func TestBlockReadsEverySetting(t *testing.T) {
 func TestBlockErrorsNameTheSettingAndTheFix(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ block, want string }{
-		{"url", "demo url: takes exactly one value; write e.g. `url https://example.com`"},
-		{"url a b", "demo url: takes exactly one value"},
-		{"url a\nurl b", "demo url: set twice; keep one line"},
-		{"headers", "demo headers: takes at least one value; write e.g. `headers X-A X-B`"},
-		{"pair a", "demo pair: takes exactly 2 values; write e.g. `pair a b`"},
-		{"dev yes", "demo dev: takes no value; write e.g. `dev`"},
-		{"timeout soon", "demo timeout: \"soon\" is not a positive duration; write e.g. `timeout 30s`"},
+		{"url", "demo url: exactly one value is needed; write `url https://example.com`"},
+		{"url a b", "demo url: exactly one value is needed"},
+		{"url a\nurl b", "demo: url is set twice; keep one"},
+		{"headers", "demo headers: at least one value is needed; write `headers X-A X-B`"},
+		{"pair a", "demo pair: exactly 2 values are needed; write `pair a b`"},
+		{"dev yes", "demo dev takes no value; write `dev` on its own line"},
+		{"timeout soon", "demo timeout \"soon\" is not a positive duration; write e.g. `timeout 30s`"},
 		{"timeout -1s", "is not a positive duration"},
-		{"count 0", "demo count: \"0\" must be a whole number of at least 1; write e.g. `count 4`"},
+		{"count 0", "demo count \"0\" must be a whole number of at least 1; write e.g. `count 4`"},
 		{"count four", "must be a whole number"},
 		{"secret s3cr3t-literal", "demo secret: write the secret as a placeholder"},
-		{"colour red", `demo: unknown setting "colour"; valid settings: url, headers`},
+		{"colour red", `demo: unknown subdirective "colour"; valid: url, headers`},
 		{"url bad", "demo url: the module's own check failed"},
 	} {
 		_, err := parse("demo {\n" + c.block + "\n}")

@@ -37,7 +37,7 @@ func TestListModulesShowsGpugateAndStandardModules(t *testing.T) {
 		"http.handlers.gpugate_modal",
 		"http.handlers.gpugate_cors",
 		"http.handlers.gpugate_json_map",
-		"gateway_responses",
+		"gpugate_gateway_responses",
 		// Caddy's standard modules stay in the build.
 		"http.handlers.reverse_proxy",
 		"http.handlers.file_server",

@@ -1,0 +1,6 @@
+// Package directiveorder holds the golden test of where gpugate's
+// directives sit in Caddy's handler order (each registers its place in its
+// own caddyfile.go, anchored to a standard directive), so that a
+// Caddyfile needs no `order` lines and a change of the order shows up as a
+// diff of testdata/order.json.
+package directiveorder
