@@ -209,7 +209,7 @@ bench)
 		go test -run '^$' -bench . -benchmem -count=1 -timeout 60m "${pkgs[@]}"
 	;;
 *)
-	sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
 	[ "$cmd" = help ] || exit 2
 	;;
 esac
