@@ -100,7 +100,7 @@ func (s *redisStorage) Store(ctx context.Context, key string, value []byte) erro
 		case strings.HasPrefix(msg, "ERR_ISDIR"):
 			return fmt.Errorf("%s: store %q: %w", s, key, ErrIsDirectory)
 		case strings.HasPrefix(msg, "ERR_NOTDIR"):
-			return fmt.Errorf("%s: store %q: %q %w", s, key, strings.TrimSpace(strings.TrimPrefix(msg, "ERR_NOTDIR")), ErrNotDirectory)
+			return fmt.Errorf("%s: store %q: %w (%q is a file)", s, key, ErrNotDirectory, strings.TrimSpace(strings.TrimPrefix(msg, "ERR_NOTDIR")))
 		}
 		return s.failed("store", key, err)
 	}
