@@ -178,6 +178,10 @@ func (g *Gateway) RootCAPath() string {
 func (g *Gateway) rootCAs() *x509.CertPool {
 	pool := x509.NewCertPool()
 	pem, err := os.ReadFile(g.RootCAPath())
+	if err != nil {
+		// Not on disk: the Caddy storage is elsewhere (Redis).
+		pem, err = adminRootPEM(g.AdminAddr)
+	}
 	if err == nil {
 		pool.AppendCertsFromPEM(pem)
 	}
