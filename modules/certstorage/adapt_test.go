@@ -21,11 +21,11 @@ func TestAdaptErrors(t *testing.T) {
 		{"url twice", "storage gpugate_redis {env.A} {\n url {env.B}\n}", []string{"url given twice"}},
 		{"two arguments", "storage gpugate_redis {env.A} {env.B}", []string{"takes one argument, the URL"}},
 		{"bad scheme", "storage gpugate_redis {\n url http://redis:6379\n}", []string{"is not redis://"}},
-		{"bad duration", "storage gpugate_redis {env.A} {\n lock_ttl soon\n}", []string{`lock_ttl: invalid duration "soon"`, "lock_ttl 30s"}},
+		{"bad duration", "storage gpugate_redis {env.A} {\n lock_ttl soon\n}", []string{`lock_ttl "soon" is not a positive duration`, "lock_ttl 30s"}},
 		{"short lock ttl", "storage gpugate_redis {env.A} {\n lock_ttl 100ms\n}", []string{"at least lock_ttl 1s"}},
 		{"bad prefix", "storage gpugate_redis {env.A} {\n prefix {x}\n}", []string{"prefix", "without braces"}},
-		{"no value", "storage gpugate_redis {env.A} {\n timeout\n}", []string{"timeout takes one value", "timeout 5s"}},
-		{"unknown", "storage gpugate_redis {env.A} {\n password x\n}", []string{`unknown subdirective "password"`, "url, prefix, lock_ttl or timeout"}},
+		{"no value", "storage gpugate_redis {env.A} {\n timeout\n}", []string{"timeout: exactly one value is needed", "timeout 5s"}},
+		{"unknown", "storage gpugate_redis {env.A} {\n password x\n}", []string{`unknown subdirective "password"`, "url, prefix, lock_ttl, timeout"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,8 +1,9 @@
 package certstorage
 
 import (
-	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+
+	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 // UnmarshalCaddyfile sets up the storage from the global option:
@@ -21,36 +22,30 @@ func (r *RedisStorage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	if d.NextArg() {
 		return d.Errf("storage gpugate_redis takes one argument, the URL; write storage gpugate_redis {env.REDIS_URL}")
 	}
-	for d.NextBlock(0) {
-		name := d.Val()
-		args := d.RemainingArgs()
-		if len(args) != 1 {
-			return d.Errf("storage gpugate_redis: %s takes one value; write e.g. %s", name, example(name))
-		}
-		switch name {
+	b := directive.Open(d, "storage gpugate_redis")
+	for b.Next() {
+		var err error
+		switch b.Setting() {
 		case "url":
-			if r.URL != "" {
+			if r.URL != "" && b.Seen("url") == 1 {
 				return d.Errf("storage gpugate_redis: url given twice; write it once, as the argument or in the block")
 			}
-			r.URL = args[0]
+			r.URL, err = b.One(example("url"))
 		case "prefix":
-			r.Prefix = args[0]
-		case "lock_ttl", "timeout":
-			dur, err := caddy.ParseDuration(args[0])
-			if err != nil || dur <= 0 {
-				return d.Errf("storage gpugate_redis: %s: invalid duration %q; write e.g. %s", name, args[0], example(name))
-			}
-			if name == "lock_ttl" {
-				r.LockTTL = caddy.Duration(dur)
-			} else {
-				r.Timeout = caddy.Duration(dur)
-			}
+			r.Prefix, err = b.One(example("prefix"))
+		case "lock_ttl":
+			r.LockTTL, err = b.Duration(example("lock_ttl"))
+		case "timeout":
+			r.Timeout, err = b.Duration(example("timeout"))
 		default:
-			return d.Errf("storage gpugate_redis: unknown subdirective %q; write url, prefix, lock_ttl or timeout", name)
+			return b.Unknown("url", "prefix", "lock_ttl", "timeout")
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if err := r.check(); err != nil {
-		return d.Err(err.Error())
+		return d.WrapErr(err)
 	}
 	return nil
 }

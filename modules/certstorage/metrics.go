@@ -1,11 +1,9 @@
 package certstorage
 
 import (
-	"sync"
-
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gpugate/gpugate/modules/internal/metrics"
+	gometrics "github.com/gpugate/gpugate/modules/internal/metrics"
 )
 
 // storageMetrics are the storage's Prometheus collectors.
@@ -14,42 +12,33 @@ type storageMetrics struct {
 	locksLost prometheus.Counter
 }
 
+// The process-wide collectors (see modules/internal/metrics).
 var (
-	collectorsOnce sync.Once
-	collectors     *storageMetrics
+	errorsTotal = gometrics.NewCollector(func() *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "gpugate",
+			Subsystem: "cert_storage",
+			Name:      "errors_total",
+			Help:      "Redis calls of the certificate storage that failed, by operation (store, load, delete, list, stat, lock, unlock, renew).",
+		}, []string{"operation"})
+	})
+	locksLostTotal = gometrics.NewCollector(func() prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "gpugate",
+			Subsystem: "cert_storage",
+			Name:      "locks_lost_total",
+			Help:      "Storage locks that expired (or were taken over) while this instance still held them.",
+		})
+	})
 )
 
-// newCollectors creates the collectors once per process, so that counts
-// survive config reloads.
-func newCollectors() *storageMetrics {
-	collectorsOnce.Do(func() {
-		collectors = &storageMetrics{
-			errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-				Namespace: "gpugate",
-				Subsystem: "cert_storage",
-				Name:      "errors_total",
-				Help:      "Redis calls of the certificate storage that failed, by operation (store, load, delete, list, stat, lock, unlock, renew).",
-			}, []string{"operation"}),
-			locksLost: prometheus.NewCounter(prometheus.CounterOpts{
-				Namespace: "gpugate",
-				Subsystem: "cert_storage",
-				Name:      "locks_lost_total",
-				Help:      "Storage locks that expired (or were taken over) while this instance still held them.",
-			}),
-		}
-	})
-	return collectors
-}
-
-// registerMetrics registers the collectors on reg, reusing those a
-// previous config registered.
+// registerMetrics registers the collectors on a config's registry.
 func registerMetrics(reg prometheus.Registerer) (*storageMetrics, error) {
-	c := newCollectors()
-	errs, err := metrics.Register(reg, c.errors)
+	errs, err := errorsTotal.Register(reg)
 	if err != nil {
 		return nil, err
 	}
-	lost, err := metrics.Register(reg, c.locksLost)
+	lost, err := locksLostTotal.Register(reg)
 	if err != nil {
 		return nil, err
 	}
