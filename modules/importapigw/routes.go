@@ -20,10 +20,10 @@ type route struct {
 // pathPattern is a resource path as a regular expression over the request
 // path, with the capture group of each path parameter.
 type pathPattern struct {
-	regexp            string
-	params            map[string]int // parameter name -> capture group
+	regexp              string
+	params              map[string]int // parameter name -> capture group
 	literals, templates int
-	greedy            bool
+	greedy              bool
 }
 
 // compilePath turns /pets/{petId}/{proxy+} into ^/pets/([^/]+)/(.+)$.
