@@ -75,34 +75,40 @@ func (g *generator) writeHTTP(w *cfWriter, rt route, in *Integration, where stri
 			g.ns.add(where, "requestParameters "+key+"="+src, "not mapped (the client's query string is passed on as it is); add a rewrite by hand if the backend needs it")
 		}
 	}
-	w.open("reverse_proxy", up)
 	// The URI and method change only for the upstream request: usage_plan
-	// and the access log see what the client sent.
+	// and the access log see what the client sent. Caddy sends an HTTPS
+	// upstream its own host name, as API Gateway did.
+	sub := &cfWriter{depth: w.depth + 1}
 	if in.HTTPMethod != "" && !strings.EqualFold(in.HTTPMethod, "ANY") && !strings.EqualFold(in.HTTPMethod, rt.method) {
-		w.line("method", strings.ToUpper(in.HTTPMethod))
+		sub.line("method", strings.ToUpper(in.HTTPMethod))
 	}
 	if target := g.backendPath(rt, in, path, where); target != g.backendPath(rt, &Integration{}, rt.path, where) {
-		w.line("rewrite", quote(target))
+		sub.line("rewrite", quote(target))
 	}
-	w.line("header_up", "Host", "{upstream_hostport}")
 	for _, h := range headers {
-		w.line("header_up", quote(h[0]), quote(h[1]))
+		sub.line("header_up", quote(h[0]), quote(h[1]))
 	}
 	var tls struct {
 		Insecure bool `json:"insecureSkipVerification"`
 	}
 	_ = json.Unmarshal(in.TLSConfig, &tls)
 	if tls.Insecure || (in.TimeoutInMillis > 0 && in.TimeoutInMillis != 29000) {
-		w.open("transport", "http")
+		sub.open("transport", "http")
 		if tls.Insecure {
-			w.line("tls_insecure_skip_verify")
+			sub.line("tls_insecure_skip_verify")
 			g.ns.add(where, "tlsConfig.insecureSkipVerification=true", "written as tls_insecure_skip_verify; give the backend a trusted certificate and remove it")
 		}
 		if in.TimeoutInMillis > 0 && in.TimeoutInMillis != 29000 {
-			w.line("response_header_timeout", strconv.FormatInt(in.TimeoutInMillis, 10)+"ms")
+			sub.line("response_header_timeout", strconv.FormatInt(in.TimeoutInMillis, 10)+"ms")
 		}
-		w.close()
+		sub.close()
 	}
+	if sub.buf.Len() == 0 {
+		w.line("reverse_proxy", up)
+		return
+	}
+	w.open("reverse_proxy", up)
+	w.buf.Write(sub.buf.Bytes())
 	w.close()
 }
 
