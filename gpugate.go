@@ -3,8 +3,8 @@
 package gpugate
 
 import (
-	_ "github.com/gpugate/gpugate/modules/certstorage"
 	_ "github.com/gpugate/gpugate/modules/authcache"
+	_ "github.com/gpugate/gpugate/modules/certstorage"
 	_ "github.com/gpugate/gpugate/modules/cors"
 	_ "github.com/gpugate/gpugate/modules/gwerror"
 	_ "github.com/gpugate/gpugate/modules/importapigw"
