@@ -2,6 +2,7 @@ package runpod
 
 import (
 	"bufio"
+	"github.com/gpugate/gpugate/tests/testkit"
 	"io"
 	"net/http"
 	"strings"
@@ -136,32 +137,30 @@ func TestValidationErrors(t *testing.T) {
 	}
 }
 
-// TestUpstreamFailureMapping injects each fault until cleared: a GET on a
-// reused connection that is reset is replayed once by Go's transport, so a
-// one-shot reset would (rightly) succeed.
-func TestUpstreamFailureMapping(t *testing.T) {
+// TestUpstreamFailuresReachTheOperator runs the shipped Caddyfile against
+// RunPod refusing the gateway's key and timing out (the whole fault table is
+// tested once, in modules/runpod): the client gets the gateway's 502/504 and
+// the operator a warn log line naming RunPod and the status, without the key.
+func TestUpstreamFailuresReachTheOperator(t *testing.T) {
 	s := startStack(t, fastPods, map[string]string{"RUNPOD_TIMEOUT": "1s"})
-	cases := []struct {
-		name       string
-		fault      runpodsim.Fault
-		code       int
-		message    string
-		retryAfter string
-	}{
-		{"429", runpodsim.Fault{Status: 429, RetryAfter: "30"}, 429, "Too Many Requests", "30"},
-		{"500", runpodsim.Fault{Status: 500}, 502, "Bad Gateway", ""},
-		{"reset", runpodsim.Fault{Reset: true}, 502, "Bad Gateway", ""},
-		{"timeout", runpodsim.Fault{Latency: 3 * time.Second}, 504, "Endpoint request timed out", ""},
+	s.sim.InjectFault(runpodsim.Fault{Status: http.StatusUnauthorized})
+	r := s.call(admin, "GET", "/pods", "")
+	if r.code != 502 || r.message(t) != "RunPod refused the gateway's request (401 Unauthorized)" {
+		t.Errorf("RunPod refusing the key = %d %s, want 502", r.code, r.body)
 	}
-	for _, c := range cases {
-		for _, path := range []string{"/pods", "/runpod/v2/pods"} {
-			s.sim.InjectFault(c.fault)
-			r := s.call(admin, "GET", path, "")
-			if r.code != c.code || r.message(t) != c.message || r.header.Get("Retry-After") != c.retryAfter {
-				t.Errorf("%s on %s = %d %s Retry-After %q, want %d %q %q", c.name, path, r.code, r.body, r.header.Get("Retry-After"), c.code, c.message, c.retryAfter)
-			}
-			s.sim.ClearFaults()
-		}
+	s.sim.ClearFaults()
+	s.sim.InjectFault(runpodsim.Fault{Latency: 3 * time.Second})
+	if r := s.call(admin, "GET", "/runpod/v2/pods", ""); r.code != 504 || r.message(t) != "Endpoint request timed out" {
+		t.Errorf("slow RunPod = %d %s, want 504", r.code, r.body)
+	}
+	s.sim.ClearFaults()
+	testkit.Eventually(t, 5*time.Second, "the warn log lines", func() bool {
+		logs := s.gw.Logs()
+		return strings.Contains(logs, `"runpod upstream refused the gateway's credentials; check the configured key"`) &&
+			strings.Contains(logs, `"status":401`) && strings.Contains(logs, `"runpod upstream timed out"`)
+	})
+	if strings.Contains(s.gw.Logs(), runpodKey) {
+		t.Error("the RunPod key is in the gateway's log")
 	}
 	if r := s.call("alice", "GET", "/pods", ""); r.code != 200 {
 		t.Fatalf("after faults = %d", r.code)
