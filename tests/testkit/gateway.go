@@ -43,6 +43,10 @@ type Gateway struct {
 	cmd    *exec.Cmd
 	logs   *syncBuffer
 	done   chan struct{}
+	// client is the one HTTP client of the gateway, made once it serves
+	// (its CA exists then), kept across restarts.
+	clientMu sync.Mutex
+	client   *http.Client
 }
 
 // GatewayOptions tunes StartGateway.
@@ -117,6 +121,11 @@ func startProcess(t testing.TB, bin, caddyfile string, opts GatewayOptions, laun
 func (g *Gateway) Start() {
 	g.t.Helper()
 	g.logs = &syncBuffer{}
+	g.clientMu.Lock()
+	if g.client != nil {
+		g.client.CloseIdleConnections() // they went to the process that stopped
+	}
+	g.clientMu.Unlock()
 	argv := g.launch
 	if argv == nil {
 		argv = []string{g.bin, "run", "--config", g.config, "--adapter", "caddyfile"}
@@ -152,7 +161,8 @@ func (g *Gateway) waitReady() {
 			if !strings.HasPrefix(g.URL, "https://") {
 				return
 			}
-			if _, err := g.Client().Get(g.URL + "/"); err == nil {
+			if resp, err := g.newClient().Get(g.URL + "/"); err == nil {
+				resp.Body.Close()
 				return
 			}
 		}
@@ -161,9 +171,19 @@ func (g *Gateway) waitReady() {
 	g.t.Fatalf("gateway did not become ready at %s:\n%s", g.URL, g.logs.String())
 }
 
-// Client returns an HTTP client that trusts the gateway's local CA (Caddy's
-// internal issuer, used by `local_certs` in the Caddyfiles).
+// Client returns the gateway's HTTP client: it trusts the gateway's local
+// CA (Caddy's internal issuer), follows no redirects, and keeps its
+// connections, like a real client does; one per gateway.
 func (g *Gateway) Client() *http.Client {
+	g.clientMu.Lock()
+	defer g.clientMu.Unlock()
+	if g.client == nil {
+		g.client = g.newClient()
+	}
+	return g.client
+}
+
+func (g *Gateway) newClient() *http.Client {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: g.rootCAs()}, ForceAttemptHTTP2: true}
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

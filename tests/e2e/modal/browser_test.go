@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gpugate/gpugate/tests/modalsim"
+	"github.com/gpugate/gpugate/tests/testkit"
 )
 
 const appOrigin = "https://app.example.test"
@@ -21,27 +22,27 @@ func TestPreflightAnsweredAtTheGateway(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		r := d.send(t, "OPTIONS", "/api/v1/generate", "", "Origin", appOrigin,
 			"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type,x-api-key")
-		if r.status != http.StatusNoContent {
-			t.Fatalf("preflight: %d %s", r.status, r.body)
+		if r.Status != http.StatusNoContent {
+			t.Fatalf("preflight: %d %s", r.Status, r.Text())
 		}
-		if r.header.Get("Access-Control-Allow-Origin") != appOrigin ||
-			!strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "POST") ||
-			!strings.Contains(strings.ToLower(r.header.Get("Access-Control-Allow-Headers")), "x-api-key") ||
-			!strings.Contains(r.header.Get("Vary"), "Origin") {
-			t.Fatalf("preflight headers: %v", r.header)
+		if r.Header.Get("Access-Control-Allow-Origin") != appOrigin ||
+			!strings.Contains(r.Header.Get("Access-Control-Allow-Methods"), "POST") ||
+			!strings.Contains(strings.ToLower(r.Header.Get("Access-Control-Allow-Headers")), "x-api-key") ||
+			!strings.Contains(r.Header.Get("Vary"), "Origin") {
+			t.Fatalf("preflight headers: %v", r.Header)
 		}
 	}
 	// A foreign origin gets no CORS headers, so the browser stops there.
 	r := d.send(t, "OPTIONS", "/api/v1/generate", "", "Origin", "https://evil.example", "Access-Control-Request-Method", "POST")
-	if r.header.Get("Access-Control-Allow-Origin") != "" {
-		t.Errorf("foreign origin allowed: %v", r.header)
+	if r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("foreign origin allowed: %v", r.Header)
 	}
 	if n := len(d.sim.Requests()); n != 0 {
 		t.Fatalf("preflights reached Modal: %v", d.sim.Paths())
 	}
 	// The quota (2 here) is untouched by the preflights.
-	d.call(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin).want(t, http.StatusOK)
-	d.call(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin).want(t, http.StatusOK)
+	d.call(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin).Want(t, http.StatusOK)
+	d.call(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin).Want(t, http.StatusOK)
 }
 
 // TestGatewayErrorsAreReadableByTheBrowser checks CORS headers on the
@@ -49,14 +50,14 @@ func TestPreflightAnsweredAtTheGateway(t *testing.T) {
 func TestGatewayErrorsAreReadableByTheBrowser(t *testing.T) {
 	d := deploy(t, modalsim.Options{}, map[string]string{"CORS_ORIGIN": appOrigin, "MULTITALK_DAILY_QUOTA": "3",
 		"MODAL_MAX_BODY": "1KB"})
-	readable := func(r response, status int, message string) {
+	readable := func(r testkit.Reply, status int, message string) {
 		t.Helper()
-		r.want(t, status, message)
-		if r.header.Get("Access-Control-Allow-Origin") != appOrigin || !strings.Contains(r.header.Get("Vary"), "Origin") {
-			t.Errorf("%d without CORS headers: %v", status, r.header)
+		r.Want(t, status, message)
+		if r.Header.Get("Access-Control-Allow-Origin") != appOrigin || !strings.Contains(r.Header.Get("Vary"), "Origin") {
+			t.Errorf("%d without CORS headers: %v", status, r.Header)
 		}
-		if r.header.Get("Content-Type") != "application/json" {
-			t.Errorf("%d Content-Type %q", status, r.header.Get("Content-Type"))
+		if r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%d Content-Type %q", status, r.Header.Get("Content-Type"))
 		}
 	}
 	readable(d.send(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin), http.StatusForbidden, `{"message":"Forbidden"}`)
@@ -66,8 +67,8 @@ func TestGatewayErrorsAreReadableByTheBrowser(t *testing.T) {
 	d.call(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin)
 	r := d.call(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin)
 	readable(r, http.StatusTooManyRequests, `{"message":"Limit Exceeded"}`)
-	if r.header.Get("Retry-After") == "" || !strings.Contains(r.header.Get("Access-Control-Expose-Headers"), "Retry-After") {
-		t.Errorf("quota 429: Retry-After %q, exposed %q", r.header.Get("Retry-After"), r.header.Get("Access-Control-Expose-Headers"))
+	if r.Header.Get("Retry-After") == "" || !strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "Retry-After") {
+		t.Errorf("quota 429: Retry-After %q, exposed %q", r.Header.Get("Retry-After"), r.Header.Get("Access-Control-Expose-Headers"))
 	}
 
 	unreachable := deploy(t, modalsim.Options{}, map[string]string{"CORS_ORIGIN": appOrigin, "MODAL_URL": "https://localhost:1"})

@@ -78,13 +78,13 @@ func TestPassRedirectsComeBackThroughTheGateway(t *testing.T) {
 // restart at zero.
 func TestReloadKeepsServingAndCounting(t *testing.T) {
 	d := deploy(t, modalsim.Options{}, nil)
-	d.call(t, "GET", "/api/v1/jobs", "").want(t, http.StatusOK)
-	d.send(t, "GET", "/api/v1/jobs", "").want(t, http.StatusForbidden) // no key
+	d.call(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusOK)
+	d.send(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusForbidden) // no key
 	before := d.gw.ScrapeMetrics()
 	d.gw.Reload("caddyfiles/modal.Caddyfile")
-	d.call(t, "GET", "/api/v1/jobs", "").want(t, http.StatusOK)
-	d.send(t, "GET", "/api/v1/jobs", "").want(t, http.StatusForbidden)
-	d.call(t, "GET", "/api/v1/%2e%2e/health", "").want(t, http.StatusBadRequest)
+	d.call(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusOK)
+	d.send(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusForbidden)
+	d.call(t, "GET", "/api/v1/%2e%2e/health", "").Want(t, http.StatusBadRequest)
 	after := d.gw.ScrapeMetrics()
 
 	for _, c := range []struct {
