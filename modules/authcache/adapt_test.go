@@ -11,6 +11,7 @@ import (
 func TestAdaptGolden(t *testing.T) { adapttest.Golden(t, "testdata") }
 
 func TestAdaptErrors(t *testing.T) {
+	t.Parallel()
 	const fa = "\n forward_auth 127.0.0.1:9100 {\n  uri /auth\n  copy_headers X-Key\n }\n"
 	cases := []struct{ name, block, want string }{
 		{"no key", "auth_cache {\n ttl 5m\n headers X-Key" + fa + "}", "write key <placeholder>"},

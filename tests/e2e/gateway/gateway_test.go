@@ -101,6 +101,7 @@ func browserReadable(t *testing.T, r testkit.Reply) {
 }
 
 func TestBrowserPreflightNeedsNoTokenAndStaysAtTheGateway(t *testing.T) {
+	t.Parallel()
 	d := deploy(t)
 	r := d.send(t, http.MethodOptions, "/secure/generate", "", "Origin", "https://lab.studio.example.com",
 		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization,content-type")
@@ -130,6 +131,7 @@ func TestBrowserPreflightNeedsNoTokenAndStaysAtTheGateway(t *testing.T) {
 }
 
 func TestCORSRequestWithMultiTalkMapping(t *testing.T) {
+	t.Parallel()
 	d := deploy(t)
 	r := d.send(t, http.MethodPost, "/api/generate",
 		`{"prompt":"a cat","image_url":"s3://in/cat.png","audio_url":"s3://in/cat.wav","debug":true}`,
@@ -169,6 +171,7 @@ func TestCORSRequestWithMultiTalkMapping(t *testing.T) {
 }
 
 func TestGatewayErrorsAreRestyledReadableAndLogged(t *testing.T) {
+	t.Parallel()
 	d := deploy(t)
 
 	// 401 from jwt_auth: restyled body, request id in header, body and access log, CORS headers.
@@ -236,6 +239,7 @@ func TestGatewayErrorsAreRestyledReadableAndLogged(t *testing.T) {
 }
 
 func TestCaddysOwnErrorsKeepCORSHeaders(t *testing.T) {
+	t.Parallel()
 	d := deploy(t)
 	r := d.send(t, http.MethodGet, "/dead/jobs", "", "Origin", appOrigin)
 	if r.Status != http.StatusBadGateway {

@@ -18,6 +18,7 @@ const appOrigin = "https://app.example.test"
 // TestPreflightAnsweredAtTheGateway: a browser preflight needs no API key,
 // never reaches Modal and costs no quota.
 func TestPreflightAnsweredAtTheGateway(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, map[string]string{"CORS_ORIGIN": appOrigin, "MULTITALK_DAILY_QUOTA": "2"})
 	for i := 0; i < 5; i++ {
 		r := d.send(t, "OPTIONS", "/api/v1/generate", "", "Origin", appOrigin,
@@ -48,6 +49,7 @@ func TestPreflightAnsweredAtTheGateway(t *testing.T) {
 // TestGatewayErrorsAreReadableByTheBrowser checks CORS headers on the
 // gateway's own 403, 429 and 5xx, as a browser would need them.
 func TestGatewayErrorsAreReadableByTheBrowser(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, map[string]string{"CORS_ORIGIN": appOrigin, "MULTITALK_DAILY_QUOTA": "3",
 		"MODAL_MAX_BODY": "1KB"})
 	readable := func(r testkit.Reply, status int, message string) {
@@ -80,6 +82,7 @@ func TestGatewayErrorsAreReadableByTheBrowser(t *testing.T) {
 // 429 Too Many Requests with Retry-After; the admitted count stays within
 // burst + rate x elapsed, and throttled requests never reach Modal.
 func TestThrottle(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	var mu sync.Mutex
 	ok, throttled := 0, 0

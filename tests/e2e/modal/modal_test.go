@@ -13,6 +13,7 @@ import (
 // TestOldClientSubmitAndPoll replays the old Python client: submit a job in
 // the old API Gateway shape with an API key, then poll it to completion.
 func TestOldClientSubmitAndPoll(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{JobStep: 150 * time.Millisecond}, nil)
 	for _, prefix := range []string{"/api/v1", "/api"} { // today's client paths and the old stage paths
 		d.sim.Reset()
@@ -62,6 +63,7 @@ func TestOldClientSubmitAndPoll(t *testing.T) {
 // TestStepsAndNewShapePassThroughTheTemplate checks the mapping template's
 // other branches end to end.
 func TestStepsAndNewShapePassThroughTheTemplate(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	d.call(t, "POST", "/api/v1/generate", `{"prompt":"p","image_url":"s3://b/i.png","audio_url":"s3://b/a.wav","steps":35}`).Want(t, 200)
 	d.call(t, "POST", "/api/v1/generate", `{"prompt":"p","image_s3_url":"s3://b/i.png","audio_s3_urls":["s3://b/1.wav","s3://b/2.wav"],"options":{"resolution":"720p"}}`).Want(t, 200)
@@ -91,6 +93,7 @@ func TestStepsAndNewShapePassThroughTheTemplate(t *testing.T) {
 // the client's credentials are stripped and the gateway's injected, over
 // TLS with the right Host and SNI.
 func TestCredentialsNeverReachModal(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	d.call(t, "GET", "/api/v1/jobs?limit=3", "",
 		"Authorization", "Bearer client-jwt", "Cookie", "session=s3cr3t", "Modal-Key", "wk-client",
@@ -124,6 +127,7 @@ func TestCredentialsNeverReachModal(t *testing.T) {
 
 // TestNoKeyNoUpstreamCall checks the usage plan guards the route.
 func TestNoKeyNoUpstreamCall(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	d.send(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusForbidden, `{"message":"Forbidden"}`)
 	d.send(t, "GET", "/api/v1/jobs", "", "X-Api-Key", "wrong-key").Want(t, http.StatusForbidden, `{"message":"Forbidden"}`)
@@ -135,6 +139,7 @@ func TestNoKeyNoUpstreamCall(t *testing.T) {
 // TestPathEscapesStayOnTheEndpoint sends raw request lines that try to
 // climb out of /api/v1 on the upstream.
 func TestPathEscapesStayOnTheEndpoint(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	for _, path := range []string{
 		"/api/v1/%2e%2e/%2e%2e/health", "/api/v1/jobs/..%2f..%2f..%2fhealth", "/api/%2e%2e/health",
@@ -167,6 +172,7 @@ func TestPathEscapesStayOnTheEndpoint(t *testing.T) {
 // TestLongCallsAreFollowed: Modal's 303 after its call limit (200 ms here
 // instead of 150 s) is followed by the gateway; the client sees one 200.
 func TestLongCallsAreFollowed(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{CallLimit: 200 * time.Millisecond}, nil)
 	d.call(t, "POST", "/api/v1/slow?duration=700ms", `{"x":1}`).Want(t, http.StatusOK, `"slept":"700ms"`, `"method":"POST"`)
 	polls := d.sim.Received("/api/v1/slow")
@@ -183,6 +189,7 @@ func TestLongCallsAreFollowed(t *testing.T) {
 // TestFollowBudgetAndTimeoutAre504 checks both limits answer like API
 // Gateway's integration timeout.
 func TestFollowBudgetAndTimeoutAre504(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{CallLimit: 100 * time.Millisecond}, map[string]string{"MODAL_FOLLOW_FOR": "500ms"})
 	d.call(t, "GET", "/api/v1/slow?duration=5s", "").Want(t, http.StatusGatewayTimeout, `{"message":"Endpoint request timed out"}`)
 
@@ -196,12 +203,14 @@ func TestFollowBudgetAndTimeoutAre504(t *testing.T) {
 
 // TestUnreachableIs502 points the gateway at a closed port.
 func TestUnreachableIs502(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, map[string]string{"MODAL_URL": "https://localhost:1"})
 	d.call(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusBadGateway, `{"message":"Bad Gateway"}`)
 }
 
 // TestBodyLimitIs413 sends a body over max_body.
 func TestBodyLimitIs413(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, map[string]string{"MODAL_MAX_BODY": "2KB"})
 	big := `{"prompt":"` + strings.Repeat("x", 4000) + `"}`
 	d.call(t, "POST", "/api/v1/slow?duration=0s", big).Want(t, http.StatusRequestEntityTooLarge, `{"message":"Request Too Long"}`)
@@ -213,6 +222,7 @@ func TestBodyLimitIs413(t *testing.T) {
 // TestEventStreamIsNotBuffered reads the first event before the upstream
 // has sent the last.
 func TestEventStreamIsNotBuffered(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	resp := d.gw.Do("GET", "/api/v1/stream?events=2&interval=3s", nil, "X-Api-Key", clientKey)
 	defer resp.Body.Close()

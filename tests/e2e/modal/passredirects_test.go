@@ -37,6 +37,7 @@ const passCaddyfile = `{
 // client gets Modal's 303 with a Location on the gateway, and following it
 // through the gateway yields the result.
 func TestPassRedirectsComeBackThroughTheGateway(t *testing.T) {
+	t.Parallel()
 	sim := modalsim.New(modalsim.Options{APIKey: multitalkKey, ProxyKey: modalKey, ProxySecret: modalSecret,
 		CallLimit: 150 * time.Millisecond}).StartTLS(t)
 	file := filepath.Join(t.TempDir(), "pass.Caddyfile")
@@ -77,6 +78,7 @@ func TestPassRedirectsComeBackThroughTheGateway(t *testing.T) {
 // makes a fresh metrics registry per config, and the counts must not
 // restart at zero.
 func TestReloadKeepsServingAndCounting(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	d.call(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusOK)
 	d.send(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusForbidden) // no key

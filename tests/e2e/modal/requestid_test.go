@@ -13,6 +13,7 @@ import (
 // the one Modal received and the one in the access log, and the access log
 // holds no key.
 func TestRequestIDOnResponsesUpstreamAndAccessLog(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	ok := d.call(t, "GET", "/api/v1/jobs", "", "X-Request-Id", "client-chosen-id")
 	ok.Want(t, http.StatusOK)

@@ -11,6 +11,7 @@ import (
 // the same jwt_auth as /pods, so bob could list and delete alice's pods
 // through it, bypassing ownership and the create policy.
 func TestPassThroughNeedsAdminScope(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, fastPods, nil)
 	var alice struct {
 		Pod map[string]any `json:"pod"`
@@ -58,6 +59,7 @@ func TestPassThroughNeedsAdminScope(t *testing.T) {
 }
 
 func TestPurgeQueueNeedsAdminScope(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, fastPods, nil)
 	for _, path := range []string{
 		"/jobs/video/purge-queue", "/jobs/video/purge-queue/", "//jobs//video//purge-queue",
@@ -84,6 +86,7 @@ func TestPurgeQueueNeedsAdminScope(t *testing.T) {
 // TestPassThroughPathEscapes: dot segments and encoded slashes never reach
 // RunPod with the operator's key, whatever Caddy's matchers make of them.
 func TestPassThroughPathEscapes(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, fastPods, nil)
 	for _, path := range []string{
 		"/runpod/v2/pods/%2e%2e/%2e%2e/graphql", "/runpod/v2/pods/..%2f..%2fgraphql", "/runpod/v2/pods/..%2F..%2Fgraphql",
@@ -104,6 +107,7 @@ func TestPassThroughPathEscapes(t *testing.T) {
 // TestOwnerEnvForgery: alice could plant env gpugate_owner=bob, making the
 // pod bob's (listed and deletable by him) and not hers.
 func TestOwnerEnvForgery(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, fastPods, nil)
 	for _, key := range []string{"gpugate_owner", "GPUGATE_OWNER", "Gpugate_Owner"} {
 		body := `{"name":"f","image":"runpod/pytorch:2.4.0","gpu_type":"NVIDIA GeForce RTX 4090","env":{"` + key + `":"bob"}}`

@@ -21,6 +21,7 @@ var fastPods = runpodsim.Options{ProvisionDelay: 150 * time.Millisecond, StartDe
 // create, wait until RUNNING, stop, wait until EXITED, delete, gone, with a
 // JWT on every call.
 func TestOldClientScriptFlow(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, fastPods, nil)
 	if r := s.call("alice", "GET", "/pods", ""); r.Status != 200 || string(r.Body) != "[]\n" {
 		t.Fatalf("initial list = %d %s", r.Status, r.Body)
@@ -62,6 +63,7 @@ func TestOldClientScriptFlow(t *testing.T) {
 }
 
 func TestClientCredentialsStripped(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, fastPods, nil)
 	extra := []string{"X-Api-Key", "client-api-key-123", "Cookie", "session=client-cookie-123"}
 	s.call("alice", "GET", "/pods", "", extra...)
@@ -86,6 +88,7 @@ func TestClientCredentialsStripped(t *testing.T) {
 }
 
 func TestOwnershipIsolation(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, fastPods, nil)
 	var alice, bob struct {
 		Pod map[string]any `json:"pod"`
@@ -114,6 +117,7 @@ func TestOwnershipIsolation(t *testing.T) {
 }
 
 func TestValidationErrors(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, fastPods, nil)
 	cases := []struct{ body, want string }{
 		{`{"image":"runpod/x","gpu_type":"NVIDIA GeForce RTX 4090"}`, `field "name" is required`},
@@ -143,6 +147,7 @@ func TestValidationErrors(t *testing.T) {
 // tested once, in modules/runpod): the client gets the gateway's 502/504 and
 // the operator a warn log line naming RunPod and the status, without the key.
 func TestUpstreamFailuresReachTheOperator(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, fastPods, map[string]string{"RUNPOD_TIMEOUT": "1s"})
 	s.sim.InjectFault(runpodsim.Fault{Status: http.StatusUnauthorized})
 	r := s.call(admin, "GET", "/pods", "")
@@ -169,6 +174,7 @@ func TestUpstreamFailuresReachTheOperator(t *testing.T) {
 }
 
 func TestUnreachableRunPod(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, fastPods, nil)
 	s.sim.Close()
 	for _, path := range []string{"/pods", "/runpod/v2/pods", "/jobs/video/health"} {
@@ -179,6 +185,7 @@ func TestUnreachableRunPod(t *testing.T) {
 }
 
 func TestServerlessRunStatusStream(t *testing.T) {
+	t.Parallel()
 	const runTime = 1500 * time.Millisecond
 	s := startStack(t, runpodsim.Options{QueueDelay: 50 * time.Millisecond, RunDelay: runTime, StreamChunks: 3}, nil)
 	var run map[string]any
@@ -231,6 +238,7 @@ func TestServerlessRunStatusStream(t *testing.T) {
 }
 
 func TestReloadKeepsServing(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, fastPods, nil)
 	if r := s.call("alice", "POST", "/pods", createBody); r.Status != 200 {
 		t.Fatalf("create = %d %s", r.Status, r.Body)
