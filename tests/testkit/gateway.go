@@ -78,7 +78,29 @@ func StartRunScript(t testing.TB, caddyfile string, opts GatewayOptions) *Gatewa
 	if out, err := exec.Command(script, "build").CombinedOutput(); err != nil {
 		t.Fatalf("xcaddy.sh build: %v\n%s", err, out)
 	}
+	// The gateway gets a HOME of its own; the script's Go commands keep the
+	// developer's Go configuration (GOFLAGS from the go env file, the module
+	// and build caches), as when a developer runs it, so the build above is
+	// the one the script finds up to date.
+	opts.Env = withGoEnv(t, opts.Env)
 	return startProcess(t, Path(t, "bin/gpugate"), caddyfile, opts, script, "run", caddyfile)
+}
+
+// withGoEnv adds this process's Go configuration to env.
+func withGoEnv(t testing.TB, env map[string]string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, name := range []string{"GOENV", "GOFLAGS", "GOPATH", "GOMODCACHE", "GOCACHE", "GOTOOLCHAIN"} {
+		v, err := exec.Command("go", "env", name).Output()
+		if err != nil {
+			t.Fatalf("go env %s: %v", name, err)
+		}
+		out[name] = strings.TrimSpace(string(v))
+	}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
 }
 
 // startProcess runs bin with caddyfile under a fresh (or the given) home,
