@@ -144,6 +144,9 @@ func (h *Handler) provisionSource(ctx caddy.Context, cfg SourceConfig) (keySourc
 		if err != nil {
 			return nil, err
 		}
+		if err := checkDevelopmentSecret(ctx, secret); err != nil {
+			return nil, err
+		}
 		algs := cfg.Algorithms
 		if len(algs) == 0 {
 			algs = []string{"HS256"}
