@@ -49,6 +49,6 @@ func (s *staticSource) appendKeys(_ context.Context, _, alg string, dst []any) [
 	return dst
 }
 
-func (s *staticSource) generation() uint64 { return 0 }
+func (s *staticSource) generation() uint64     { return 0 }
 func (s *staticSource) issuer() string         { return "" }
 func (s *staticSource) clientIDAudience() bool { return !s.noClientID }
