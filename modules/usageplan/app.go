@@ -20,8 +20,9 @@ func init() {
 	caddy.RegisterModule(App{})
 }
 
-// AppName is the Caddy app ID of the usage_plans global option.
-const AppName = "usage_plans"
+// AppName is the Caddy app ID of the usage_plans global option (module
+// IDs carry the gpugate_ prefix; the option name stays short).
+const AppName = "gpugate_usage_plans"
 
 // Defaults of the app.
 const (
