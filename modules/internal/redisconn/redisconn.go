@@ -265,7 +265,7 @@ func parseHosts(hosts, defaultPort string) ([]string, error) {
 			// No port (or an IPv6 address without brackets and port).
 			host, port = strings.Trim(h, "[]"), defaultPort
 		}
-		if host == "" || strings.ContainsAny(host, "/@{} ") {
+		if host == "" || strings.ContainsAny(host, "/@{}% ") {
 			return nil, fmt.Errorf("redis URL: host %q: write a host name or IP address", host)
 		}
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {

@@ -11,12 +11,17 @@
 -- ARGV[9] concurrency limit (0 = none)
 -- ARGV[10] decision id (lease member; '' = none)
 -- ARGV[11] lease ttl (µs)   ARGV[12] decision marker ttl (ms)
+-- ARGV[13..] leases of this lease set to release first (releases this
+-- instance has not sent yet)
 -- The keys of the window and the day are built here from the prefixes
 -- (same hash tag, so the same Redis Cluster slot).
 -- Returns {outcome, retry_us, throttle_tat_us, quota_used, now_us,
 -- window_start_us, window_end_us, utc_day_us}; outcome 0 admitted,
 -- 1 throttled, 2 quota exceeded, 3 concurrency limited, 4 undone before it
 -- ran (the client gave up and undo.lua came first).
+if #ARGV > 12 then
+  redis.call('ZREM', KEYS[4], unpack(ARGV, 13))
+end
 local id = ARGV[10]
 if id ~= '' and redis.call('EXISTS', KEYS[5]) == 1 then
   return {4, 0, 0, 0, 0, 0, 0, 0}

@@ -53,17 +53,25 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 	if req.Concurrency > 0 || (req.Quota != nil && req.Cost > 0) {
 		id = newLeaseID()
 	}
+	leaseKey := s.leaseKey(req.KeyID, req.Plan)
 	keys := []string{
 		s.tatKey(req.KeyID, req.Plan, req.Bucket),
 		s.windowPrefix(req.KeyID, req.Plan),
 		s.dayPrefix(req.KeyID, req.Plan),
-		s.leaseKey(req.KeyID, req.Plan),
+		leaseKey,
 		s.markerKey(req.KeyID, id),
 	}
-	res, err := s.decide.Run(ctx, s.rdb, keys,
-		s.scriptNow(req.Now), interval, burst, limit, req.Cost, period, offset,
-		int64(dayTTL/time.Second), req.Concurrency, id, s.leaseTTL.Microseconds(),
-		s.markerTTL().Milliseconds()).Int64Slice()
+	args := []any{s.scriptNow(req.Now), interval, burst, limit, req.Cost, period, offset,
+		int64(dayTTL / time.Second), req.Concurrency, id, s.leaseTTL.Microseconds(),
+		s.markerTTL().Milliseconds()}
+	// Releases of this lease set still waiting for the sender go along,
+	// so they are freed before this decision counts the slots.
+	released := s.cleanups.releasesFor(leaseKey)
+	for _, r := range released {
+		args = append(args, r)
+	}
+	sentAt := s.now()
+	res, err := s.decide.Run(ctx, s.rdb, keys, args...).Int64Slice()
 	if err != nil {
 		if id != "" {
 			s.undoLater(req.KeyID, req.Plan, id)
@@ -75,6 +83,9 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 			s.undoLater(req.KeyID, req.Plan, id)
 		}
 		return store.Decision{}, fmt.Errorf("usage plans store: unexpected decision reply %v", res)
+	}
+	if released != nil {
+		s.cleanups.ackReleases(leaseKey, released)
 	}
 	outcome, retry, tat, used := res[0], res[1], res[2], res[3]
 	now := time.UnixMicro(res[4]).UTC()
@@ -100,71 +111,20 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 	}
 	if req.Concurrency > 0 {
 		d.Lease = store.Lease{KeyID: req.KeyID, Plan: req.Plan, ID: id}
-		s.leases.add(d.Lease)
+		s.leases.add(d.Lease, sentAt.Add(s.leaseTTL))
 	}
 	return d, nil
 }
 
 // markerTTL is how long an admitted decision's undo marker lives: longer
-// than a call can take plus the undo's own deadline.
-func (s *Store) markerTTL() time.Duration { return 2*s.timeout + undoTimeout + 2*time.Second }
-
-// undoLater undoes decision id in the background with its own deadline,
-// not the request's (which is over), retrying until undoTimeout: the
-// undo is idempotent. At most maxUndos run at once; beyond that the
-// decision stays charged and its lease expires after LeaseTTL.
-func (s *Store) undoLater(keyID, plan, id string) {
-	s.undoMu.Lock()
-	if s.undoClosed {
-		s.undoMu.Unlock()
-		return
-	}
-	select {
-	case s.undoSlots <- struct{}{}:
-	default:
-		s.undoMu.Unlock()
-		s.reportUndo(errors.New("usage plans store: too many decisions to undo; a timed-out decision stays charged and its lease expires by itself"))
-		return
-	}
-	s.undos.Add(1)
-	s.undoMu.Unlock()
-	go func() {
-		defer s.undos.Done()
-		defer func() { <-s.undoSlots }()
-		ctx, cancel := context.WithTimeout(context.Background(), undoTimeout)
-		defer cancel()
-		keys := []string{s.markerKey(keyID, id), s.leaseKey(keyID, plan)}
-		for {
-			err := s.undo.Run(ctx, s.rdb, keys, id, tombstoneTTL.Milliseconds()).Err()
-			if err == nil {
-				return
-			}
-			select {
-			case <-ctx.Done():
-				s.reportUndo(fmt.Errorf("usage plans store: undoing a timed-out decision failed (it may stay charged; its lease expires by itself): %w", err))
-				return
-			case <-time.After(s.timeout):
-			}
-		}
-	}()
-}
+// than a call can take plus the undo's own horizon.
+func (s *Store) markerTTL() time.Duration { return 2*s.timeout + undoHorizon + 2*time.Second }
 
 // newLeaseID returns a random lease member name.
 func newLeaseID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// reportUndo passes an undo failure to OnError, at most once a second (a
-// Redis outage fails every undo).
-func (s *Store) reportUndo(err error) {
-	now := s.now().UnixNano()
-	last := s.undoReported.Load()
-	if s.onError == nil || now-last < int64(time.Second) || !s.undoReported.CompareAndSwap(last, now) {
-		return
-	}
-	s.onError(err)
 }
 
 // Refund implements store.Limiter.
