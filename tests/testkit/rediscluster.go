@@ -34,7 +34,7 @@ func StartRedisCluster(t testing.TB, primaries int) *RedisCluster {
 	for range 2 * primaries {
 		n := StartRedis(t, RedisOptions{Args: []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", "1000", "--cluster-port", strconv.Itoa(FreePort(t)),
-			"--appendonly", "no", "--cluster-replica-validity-factor", "0"}})
+			"--appendonly", "no", "--cluster-replica-validity-factor", "0", "--repl-diskless-sync-delay", "0"}})
 		c.Nodes = append(c.Nodes, n)
 		addrs = append(addrs, n.Addr)
 	}
@@ -44,7 +44,26 @@ func StartRedisCluster(t testing.TB, primaries int) *RedisCluster {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	c.WaitHealthy()
+	for _, n := range c.Nodes {
+		if strings.HasPrefix(redisCLI(t, n, "role"), "slave") {
+			waitReplicaSynced(t, n)
+		}
+	}
 	return c
+}
+
+// waitReplicaSynced waits (up to 30 s) until replica n has loaded its
+// primary's data and follows it (master_link_status:up): before that, a
+// failover would promote an empty server.
+func waitReplicaSynced(t testing.TB, n *Redis) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(redisCLI(t, n, "info", "replication"), "master_link_status:up") {
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %s did not sync with its primary within 30 s", n.Addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // URL is the store URL naming every node as a seed.
@@ -114,6 +133,7 @@ func StartRedisSentinel(t testing.TB, opts RedisOptions) *RedisSentinel {
 	t.Helper()
 	redisCLIPath(t)
 	s := &RedisSentinel{MasterName: "gpugate", t: t}
+	opts.Args = append(append([]string(nil), opts.Args...), "--repl-diskless-sync-delay", "0")
 	s.Primary = StartRedis(t, opts)
 	ropts := opts
 	host, port, _ := strings.Cut(s.Primary.Addr, ":")
@@ -122,6 +142,7 @@ func StartRedisSentinel(t testing.TB, opts RedisOptions) *RedisSentinel {
 		ropts.Args = append(ropts.Args, "--masterauth", opts.Password)
 	}
 	s.Replica = StartRedis(t, ropts)
+	waitReplicaSynced(t, s.Replica)
 	for range 3 {
 		dir := t.TempDir()
 		conf := filepath.Join(dir, "sentinel.conf")
@@ -205,4 +226,38 @@ func redisCLI(t testing.TB, n *Redis, args ...string) string {
 		return ""
 	}
 	return string(out)
+}
+
+// PrimaryFor returns the running primary that serves key's slot now.
+func (c *RedisCluster) PrimaryFor(key string) *Redis {
+	c.t.Helper()
+	seed := c.Primary()
+	slot, err := strconv.Atoi(strings.TrimSpace(redisCLI(c.t, seed, "cluster", "keyslot", key)))
+	if err != nil {
+		c.t.Fatalf("cluster keyslot %s: %v", key, err)
+	}
+	for _, line := range strings.Split(redisCLI(c.t, seed, "cluster", "nodes"), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 9 || !strings.Contains(f[2], "master") || strings.Contains(f[2], "fail") {
+			continue
+		}
+		addr, _, _ := strings.Cut(f[1], "@")
+		for _, r := range f[8:] {
+			lo, hi, found := strings.Cut(r, "-")
+			if !found {
+				hi = lo
+			}
+			l, err1 := strconv.Atoi(lo)
+			h, err2 := strconv.Atoi(hi)
+			if err1 == nil && err2 == nil && l <= slot && slot <= h {
+				for _, n := range c.Nodes {
+					if n.Addr == addr && n.cmd != nil {
+						return n
+					}
+				}
+			}
+		}
+	}
+	c.t.Fatalf("no running primary serves slot %d", slot)
+	return nil
 }
