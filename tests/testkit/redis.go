@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bufio"
+	"io"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -155,9 +156,43 @@ func (r *Redis) dial() (net.Conn, error) {
 // Do sends one command over a fresh raw connection (after AUTH when a
 // password is set) and returns the first line of the reply.
 func (r *Redis) Do(args ...string) (string, error) {
+	var line string
+	err := r.session(func(send func(...string) (string, error), _ *bufio.Reader) error {
+		var err error
+		line, err = send(args...)
+		return err
+	})
+	return line, err
+}
+
+// Info returns the text of INFO section (e.g. "commandstats", "cpu").
+func (r *Redis) Info(section string) (string, error) {
+	var text string
+	err := r.session(func(send func(...string) (string, error), br *bufio.Reader) error {
+		line, err := send("INFO", section)
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(line, "$"))
+		if err != nil || !strings.HasPrefix(line, "$") {
+			return fmt.Errorf("INFO: unexpected reply %q", line)
+		}
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return err
+		}
+		text = string(buf)
+		return nil
+	})
+	return text, err
+}
+
+// session opens a raw connection, authenticates, runs fn with a function
+// that sends one command and returns its reply's first line, and closes.
+func (r *Redis) session(fn func(send func(...string) (string, error), br *bufio.Reader) error) error {
 	c, err := r.dial()
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
@@ -173,14 +208,14 @@ func (r *Redis) Do(args ...string) (string, error) {
 	switch {
 	case r.opts.User != "":
 		if line, err := send("AUTH", r.opts.User, r.opts.UserPassword); err != nil || line != "+OK" {
-			return "", fmt.Errorf("auth: %q %v", line, err)
+			return fmt.Errorf("auth: %q %v", line, err)
 		}
 	case r.Password != "":
 		if line, err := send("AUTH", r.Password); err != nil || line != "+OK" {
-			return "", fmt.Errorf("auth: %q %v", line, err)
+			return fmt.Errorf("auth: %q %v", line, err)
 		}
 	}
-	return send(args...)
+	return fn(send, br)
 }
 
 // ping checks that the server answers PING.

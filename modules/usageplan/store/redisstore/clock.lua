@@ -71,15 +71,20 @@ end
 -- int formats an integral number without an exponent.
 local function int(x) return string.format('%.0f', x) end
 
--- refund_counts gives cost units back to a window counter and its day
--- hash. A count that was at least 0 is not taken below 0 (a charge from
--- before a reset); a count an admin's quota extension made negative is
--- not clamped (that would erase the extension). Returns the window's use.
-local function refund_counts(wkey, dkey, cost, limit)
-  local used = redis.call('DECRBY', wkey, cost)
-  if used < 0 and used + cost >= 0 then
-    redis.call('SET', wkey, 0, 'KEEPTTL')
-    used = 0
+-- refund_counts gives cost units back to the window whose start is
+-- wstart (µs) in the plan hash, if it is still the current one there, and
+-- to the day hash. A count that was at least 0 is not taken below 0 (a
+-- charge from before a reset); a count an admin's quota extension made
+-- negative is not clamped (that would erase the extension). Returns the
+-- window's use.
+local function refund_counts(hkey, wstart, dkey, cost, limit)
+  local used = 0
+  if tonumber(redis.call('HGET', hkey, 'ws')) == wstart then
+    used = redis.call('HINCRBY', hkey, 'u', -cost)
+    if used < 0 and used + cost >= 0 then
+      redis.call('HSET', hkey, 'u', 0)
+      used = 0
+    end
   end
   if redis.call('EXISTS', dkey) == 1 then
     local day = redis.call('HINCRBY', dkey, 'u', -cost)

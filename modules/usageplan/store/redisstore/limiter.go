@@ -55,15 +55,15 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 	}
 	leaseKey := s.leaseKey(req.KeyID, req.Plan)
 	keys := []string{
-		s.tatKey(req.KeyID, req.Plan, req.Bucket),
-		s.windowPrefix(req.KeyID, req.Plan),
+		s.planKey(req.KeyID, req.Plan),
+		s.legacyWindowPrefix(req.KeyID, req.Plan),
 		s.dayPrefix(req.KeyID, req.Plan),
 		leaseKey,
 		s.markerKey(req.KeyID, id),
 	}
 	args := []any{s.scriptNow(req.Now), interval, burst, limit, req.Cost, period, offset,
 		int64(dayTTL / time.Second), req.Concurrency, id, s.leaseTTL.Microseconds(),
-		s.markerTTL().Milliseconds()}
+		s.markerTTL().Milliseconds(), req.Bucket}
 	// Releases of this lease set still waiting for the sender go along,
 	// so they are freed before this decision counts the slots.
 	released := s.cleanups.releasesFor(leaseKey)
@@ -71,7 +71,7 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 		args = append(args, r)
 	}
 	sentAt := s.now()
-	res, err := s.decide.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	res, err := s.decide.Run(ctx, s.decider, keys, args...).Int64Slice()
 	if err != nil {
 		if id != "" {
 			s.undoLater(req.KeyID, req.Plan, id)
@@ -132,8 +132,8 @@ func (s *Store) Refund(ctx context.Context, c store.Charge) error {
 	if c.Cost == 0 {
 		return nil
 	}
-	keys := []string{s.windowKey(c.KeyID, c.Plan, c.Window), s.dayKey(c.KeyID, c.Plan, c.Day)}
-	if err := s.refund.Run(ctx, s.rdb, keys, c.Cost, c.Limit).Err(); err != nil {
+	keys := []string{s.planKey(c.KeyID, c.Plan), s.dayKey(c.KeyID, c.Plan, c.Day)}
+	if err := s.refund.Run(ctx, s.rdb, keys, c.Cost, c.Limit, micros(c.Window)).Err(); err != nil {
 		return fmt.Errorf("usage plans store: redis refund: %w", err)
 	}
 	return nil
@@ -175,7 +175,7 @@ func (s *Store) ChangeQuota(ctx context.Context, c store.QuotaChange) (int64, er
 	if c.Reset {
 		op = "reset"
 	}
-	keys := []string{s.windowPrefix(c.KeyID, c.Plan), s.dayPrefix(c.KeyID, c.Plan)}
+	keys := []string{s.planKey(c.KeyID, c.Plan), s.dayPrefix(c.KeyID, c.Plan)}
 	used, err := s.changeQuota.Run(ctx, s.rdb, keys, op, c.Extend, c.Quota.Limit, s.scriptNow(c.Now),
 		string(c.Quota.Period), c.Quota.Offset.Microseconds(), int64(dayTTL/time.Second)).Int64()
 	if err != nil {

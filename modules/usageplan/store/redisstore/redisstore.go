@@ -90,11 +90,17 @@ type Options struct {
 	// OnError receives background errors (lease renewal, releases and
 	// undos that failed; at most one a second of each kind).
 	OnError func(error)
+
+	// autoPipeline sends decisions through go-redis's autopipeliner
+	// (concurrent decisions share round trips); for benchmarks.
+	autoPipeline bool
 }
 
 // Store is a Redis-backed store.Store.
 type Store struct {
-	rdb         redis.UniversalClient
+	rdb redis.UniversalClient
+	// decider runs the decision script: rdb, or its autopipeliner.
+	decider     redis.Scripter
 	prefix      string
 	leaseTTL    time.Duration
 	now         func() time.Time
@@ -180,6 +186,15 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		ttl = DefaultKeyCache
 	}
 	s.cache = newKeyCache(ttl, s.now)
+	s.decider = s.rdb
+	if opts.autoPipeline {
+		ap, err := s.rdb.AutoPipeline()
+		if err != nil {
+			_ = s.rdb.Close()
+			return nil, fmt.Errorf("usage plans store: %w", err)
+		}
+		s.decider = ap
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), startupProbe)
 	err = redisconn.StartupError(ctx, s.rdb)
 	cancel()
@@ -225,13 +240,15 @@ func (s *Store) Close() error {
 
 // Redis key names. The key id is a hash tag so one key's counters share a
 // Redis Cluster slot (the decision script touches them together).
-func (s *Store) tatKey(keyID, plan, bucket string) string {
-	return s.prefix + "{" + keyID + "}:tat:" + plan + ":" + bucket
+// planKey is the hash of a key's throttle buckets and quota window under
+// a plan (see decide.lua).
+func (s *Store) planKey(keyID, plan string) string {
+	return s.prefix + "{" + keyID + "}:plan:" + plan
 }
-func (s *Store) windowKey(keyID, plan string, start time.Time) string {
-	return fmt.Sprintf("%s%d", s.windowPrefix(keyID, plan), start.Unix())
-}
-func (s *Store) windowPrefix(keyID, plan string) string {
+
+// legacyWindowPrefix named quota windows before the plan hash; a decision
+// reads the current window from it once after an upgrade.
+func (s *Store) legacyWindowPrefix(keyID, plan string) string {
 	return s.prefix + "{" + keyID + "}:quota:" + plan + ":"
 }
 func (s *Store) dayKey(keyID, plan string, day time.Time) string {

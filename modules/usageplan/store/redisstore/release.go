@@ -253,7 +253,7 @@ func (s *Store) sendCleanups(ctx context.Context) bool {
 			cmds = append(cmds, sent{cmd: p.ZRem(ctx, set, args...), set: set, ids: ids})
 		}
 		for _, u := range undos {
-			keys := []string{s.markerKey(u.keyID, u.id), s.leaseKey(u.keyID, u.plan)}
+			keys := []string{s.markerKey(u.keyID, u.id), s.leaseKey(u.keyID, u.plan), s.planKey(u.keyID, u.plan)}
 			cmds = append(cmds, sent{cmd: s.undo.EvalSha(ctx, p, keys, u.id, tombstoneTTL.Milliseconds()), undo: u})
 		}
 		return nil
