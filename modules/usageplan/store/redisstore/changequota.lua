@@ -6,8 +6,7 @@
 -- ARGV[7] day ttl (s)
 local now = clock(ARGV[4])
 local wstart, wend = quota_window(now, ARGV[5], tonumber(ARGV[6]))
-local _, day_name = utc_day(now)
-local dkey = KEYS[2] .. day_name
+local day_start = math.floor(now / DAY) * DAY
 local ttl = math.ceil((wend - now) / 1000) + 86400000
 local used = 0
 if tonumber(redis.call('HGET', KEYS[1], 'ws')) == wstart then
@@ -20,6 +19,11 @@ else
 end
 redis.call('HSET', KEYS[1], 'ws', int(wstart), 'u', int(used))
 redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('HSET', dkey, 'r', tonumber(ARGV[3]) - used)
-redis.call('EXPIRE', dkey, tonumber(ARGV[7]))
+if tonumber(redis.call('HGET', KEYS[1], 'dn')) == day_start then
+  redis.call('HSET', KEYS[1], 'dr', tonumber(ARGV[3]) - used)
+else
+  local dkey = KEYS[2] .. day_name(day_start)
+  redis.call('HSET', dkey, 'r', tonumber(ARGV[3]) - used)
+  redis.call('EXPIRE', dkey, tonumber(ARGV[7]))
+end
 return used

@@ -1,9 +1,13 @@
 -- One admission decision: GCRA throttle, quota window and concurrency lease,
 -- checked together and charged only when all three admit. The time is the
 -- Redis server's (see clock.lua), so instance clocks do not matter.
--- Throttle buckets and the quota window of a key under a plan live in one
--- hash (one read, one write per decision): fields t:<bucket> (the bucket's
--- theoretical arrival time, µs), ws (window start, µs) and u (units used).
+-- Throttle buckets, the quota window and the current UTC day of a key under
+-- a plan live in one hash (one read, one write per decision): fields
+-- t:<bucket> (the bucket's theoretical arrival time, µs), ws (window start,
+-- µs), u (units used in the window), dn (current day start, µs), du (units
+-- used that day) and dr (quota remaining after them). The first decision of
+-- a new day moves the previous day to its day hash (YYYYMMDD), where the
+-- usage API reads past days.
 -- KEYS[1] plan hash   KEYS[2] legacy window key prefix (+ start s; read
 -- once after an upgrade)   KEYS[3] day usage key prefix (+ YYYYMMDD)
 -- KEYS[4] lease zset   KEYS[5] decision marker (undo.lua)
@@ -17,7 +21,7 @@
 -- ARGV[13] throttle bucket name
 -- ARGV[14..] leases of this lease set to release first (releases this
 -- instance has not sent yet)
--- The day key is built here from its prefix (same hash tag, so the same
+-- Day keys are built here from their prefix (same hash tag, so the same
 -- Redis Cluster slot).
 -- Returns {outcome, retry_us, throttle_tat_us, quota_used, now_us,
 -- window_start_us, window_end_us, utc_day_us}; outcome 0 admitted,
@@ -37,7 +41,7 @@ local limit = tonumber(ARGV[4])
 local cost = tonumber(ARGV[5])
 local climit = tonumber(ARGV[9])
 local tfield = 't:' .. ARGV[13]
-local h = redis.call('HMGET', KEYS[1], tfield, 'ws', 'u')
+local h = redis.call('HMGET', KEYS[1], tfield, 'ws', 'u', 'dn', 'du')
 local wstart, wend = 0, 0
 local used = 0
 local new_window = false
@@ -55,7 +59,7 @@ if limit >= 0 then
     end
   end
 end
-local day_start, day_name = utc_day(now)
+local day_start = math.floor(now / DAY) * DAY
 
 local tat = now
 if interval > 0 then
@@ -85,24 +89,37 @@ end
 
 if limit >= 0 then
   used = used + cost
+  local dn = tonumber(h[4])
+  local du = tonumber(h[5]) or 0
+  if dn ~= day_start then
+    if dn then
+      -- A new UTC day: the previous one goes to its day hash, with the
+      -- quota that was left at its end.
+      local old = KEYS[3] .. day_name(dn)
+      redis.call('HSET', old, 'u', int(du), 'r', int(limit - (tonumber(h[3]) or 0)))
+      redis.call('EXPIRE', old, tonumber(ARGV[8]))
+      du = 0
+    else
+      -- The first decision since the plan hash exists: today's use so far
+      -- may be in today's day hash (refunds, an upgrade).
+      du = tonumber(redis.call('HGET', KEYS[3] .. day_name(day_start), 'u') or '0')
+    end
+  end
+  du = du + cost
   if interval > 0 then
-    redis.call('HSET', KEYS[1], tfield, int(tat), 'ws', int(wstart), 'u', int(used))
+    redis.call('HSET', KEYS[1], tfield, int(tat), 'ws', int(wstart), 'u', int(used), 'dn', int(day_start), 'du', int(du), 'dr', int(limit - used))
   else
-    redis.call('HSET', KEYS[1], 'ws', int(wstart), 'u', int(used))
+    redis.call('HSET', KEYS[1], 'ws', int(wstart), 'u', int(used), 'dn', int(day_start), 'du', int(du), 'dr', int(limit - used))
   end
-  if new_window then
-    -- Kept a day past the window's end (usage and refunds of late
-    -- requests); a throttle bucket in the hash is full long before.
-    redis.call('PEXPIRE', KEYS[1], math.ceil((wend - now) / 1000) + 86400000)
+  if new_window or dn ~= day_start then
+    -- Kept a day past the window's end and past the day's end (refunds
+    -- of late requests; the day hash takes over when the next day starts).
+    redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(wend, day_start + DAY) / 1000 - now / 1000) + 86400000)
   end
-  local dkey = KEYS[3] .. day_name
-  if redis.call('HINCRBY', dkey, 'u', cost) == cost then
-    redis.call('EXPIRE', dkey, tonumber(ARGV[8]))
-  end
-  redis.call('HSET', dkey, 'r', limit - used)
-  if id ~= '' and cost > 0 then
-    -- What undo.lua needs to give the units back exactly once.
-    redis.call('SET', KEYS[5], int(cost) .. '\n' .. int(limit) .. '\n' .. int(wstart) .. '\n' .. dkey, 'PX', tonumber(ARGV[12]))
+  if id ~= '' and cost > 0 and climit == 0 then
+    -- What undo.lua needs to give the units back exactly once (with a
+    -- lease, the lease itself says whether the decision ran).
+    redis.call('SET', KEYS[5], int(cost) .. '\n' .. int(limit) .. '\n' .. int(wstart) .. '\n' .. int(day_start), 'PX', tonumber(ARGV[12]))
   end
 elseif interval > 0 then
   redis.call('HSET', KEYS[1], tfield, int(tat))

@@ -74,13 +74,13 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 	res, err := s.decide.Run(ctx, s.decider, keys, args...).Int64Slice()
 	if err != nil {
 		if id != "" {
-			s.undoLater(req.KeyID, req.Plan, id)
+			s.undoLater(req, id)
 		}
 		return store.Decision{}, fmt.Errorf("usage plans store: redis decision: %w", err)
 	}
 	if len(res) != 8 {
 		if id != "" {
-			s.undoLater(req.KeyID, req.Plan, id)
+			s.undoLater(req, id)
 		}
 		return store.Decision{}, fmt.Errorf("usage plans store: unexpected decision reply %v", res)
 	}
@@ -133,33 +133,45 @@ func (s *Store) Refund(ctx context.Context, c store.Charge) error {
 		return nil
 	}
 	keys := []string{s.planKey(c.KeyID, c.Plan), s.dayKey(c.KeyID, c.Plan, c.Day)}
-	if err := s.refund.Run(ctx, s.rdb, keys, c.Cost, c.Limit, micros(c.Window)).Err(); err != nil {
+	if err := s.refund.Run(ctx, s.rdb, keys, c.Cost, c.Limit, micros(c.Window), micros(c.Day)).Err(); err != nil {
 		return fmt.Errorf("usage plans store: redis refund: %w", err)
 	}
 	return nil
 }
 
-// Usage implements store.Limiter with one pipelined round trip.
+// Usage implements store.Limiter with one pipelined round trip: past days
+// from their day hashes, the current day from the plan hash.
 func (s *Store) Usage(ctx context.Context, keyID, plan string, from, to time.Time) ([]store.DayUsage, error) {
 	var days []time.Time
 	for day := store.UTCDay(from); !day.After(to); day = day.AddDate(0, 0, 1) {
 		days = append(days, day)
 	}
 	cmds := make([]*redis.MapStringStringCmd, len(days))
+	var current *redis.SliceCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, day := range days {
 			cmds[i] = p.HGetAll(ctx, s.dayKey(keyID, plan, day))
 		}
+		current = p.HMGet(ctx, s.planKey(keyID, plan), "dn", "du", "dr")
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("usage plans store: redis usage: %w", err)
 	}
+	h := current.Val()
+	field := func(i int) int64 {
+		v, _ := h[i].(string)
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return n
+	}
 	out := make([]store.DayUsage, len(days))
 	for i, day := range days {
 		m := cmds[i].Val()
 		out[i].Day = day
-		if len(m) > 0 {
+		switch {
+		case len(h) == 3 && h[0] != nil && field(0) == micros(day):
+			out[i].Known, out[i].Used, out[i].Remaining = true, field(1), field(2)
+		case len(m) > 0:
 			out[i].Known = true
 			out[i].Used, _ = strconv.ParseInt(m["u"], 10, 64)
 			out[i].Remaining, _ = strconv.ParseInt(m["r"], 10, 64)

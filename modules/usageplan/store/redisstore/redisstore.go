@@ -197,6 +197,10 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startupProbe)
 	err = redisconn.StartupError(ctx, s.rdb)
+	if err == nil {
+		// Best effort: the first decisions then need no EVAL fallback.
+		_ = s.decide.Load(ctx, s.rdb).Err()
+	}
 	cancel()
 	if err != nil {
 		_ = s.rdb.Close()

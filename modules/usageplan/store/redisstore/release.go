@@ -23,6 +23,16 @@ const maxPiggyback = 64
 // undoID names the decision an undo is for.
 type undoID struct{ keyID, plan, id string }
 
+// undoEntry is a queued undo: what the decision may have charged, and the
+// time after which trying is pointless.
+type undoEntry struct {
+	until  time.Time
+	cost   int64
+	limit  int64 // -1: no quota
+	period string
+	offset int64 // µs
+}
+
 // cleanupQueue holds the lease releases and decision undos waiting to
 // reach Redis, each with the time after which trying is pointless (the
 // lease has expired by itself, or the undo's horizon passed). One
@@ -32,13 +42,13 @@ type undoID struct{ keyID, plan, id string }
 type cleanupQueue struct {
 	mu       sync.Mutex
 	releases map[string]map[string]time.Time // lease set -> lease id -> give up after
-	undos    map[undoID]time.Time
+	undos    map[undoID]undoEntry
 	n        int
 	wake     chan struct{} // capacity 1
 }
 
 func newCleanupQueue() *cleanupQueue {
-	return &cleanupQueue{releases: map[string]map[string]time.Time{}, undos: map[undoID]time.Time{}, wake: make(chan struct{}, 1)}
+	return &cleanupQueue{releases: map[string]map[string]time.Time{}, undos: map[undoID]undoEntry{}, wake: make(chan struct{}, 1)}
 }
 
 func (q *cleanupQueue) signal() {
@@ -71,7 +81,7 @@ func (q *cleanupQueue) addRelease(set, id string, until time.Time) bool {
 }
 
 // addUndo queues the undo of a decision; false when the queue is full.
-func (q *cleanupQueue) addUndo(u undoID, until time.Time) bool {
+func (q *cleanupQueue) addUndo(u undoID, e undoEntry) bool {
 	q.mu.Lock()
 	if q.n >= maxCleanups {
 		q.mu.Unlock()
@@ -80,7 +90,7 @@ func (q *cleanupQueue) addUndo(u undoID, until time.Time) bool {
 	if _, dup := q.undos[u]; !dup {
 		q.n++
 	}
-	q.undos[u] = until
+	q.undos[u] = e
 	q.mu.Unlock()
 	q.signal()
 	return true
@@ -132,7 +142,7 @@ func (q *cleanupQueue) ackUndo(u undoID) {
 
 // snapshot returns what is waiting, after dropping what is past its
 // time; expired counts the undos dropped (they may stay charged).
-func (q *cleanupQueue) snapshot(now time.Time) (releases map[string][]string, undos []undoID, expired int) {
+func (q *cleanupQueue) snapshot(now time.Time) (releases map[string][]string, undos map[undoID]undoEntry, expired int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	releases = make(map[string][]string, len(q.releases))
@@ -149,14 +159,15 @@ func (q *cleanupQueue) snapshot(now time.Time) (releases map[string][]string, un
 			delete(q.releases, set)
 		}
 	}
-	for u, until := range q.undos {
-		if now.After(until) {
+	undos = make(map[undoID]undoEntry, len(q.undos))
+	for u, e := range q.undos {
+		if now.After(e.until) {
 			delete(q.undos, u)
 			q.n--
 			expired++
 			continue
 		}
-		undos = append(undos, u)
+		undos[u] = e
 	}
 	return releases, undos, expired
 }
@@ -185,11 +196,15 @@ func (s *Store) Release(_ context.Context, l store.Lease) error {
 	return nil
 }
 
-// undoLater queues the undo of decision id (see undo.lua), retried until
-// undoHorizon. Beyond maxCleanups waiting, the decision stays charged and
-// its lease expires after LeaseTTL.
-func (s *Store) undoLater(keyID, plan, id string) {
-	if !s.cleanups.addUndo(undoID{keyID, plan, id}, s.now().Add(undoHorizon)) {
+// undoLater queues the undo of the decision id of req (see undo.lua),
+// retried until undoHorizon. Beyond maxCleanups waiting, the decision
+// stays charged and its lease expires after LeaseTTL.
+func (s *Store) undoLater(req store.Request, id string) {
+	e := undoEntry{until: s.now().Add(undoHorizon), cost: req.Cost, limit: -1}
+	if req.Quota != nil {
+		e.limit, e.period, e.offset = req.Quota.Limit, string(req.Quota.Period), req.Quota.Offset.Microseconds()
+	}
+	if !s.cleanups.addUndo(undoID{req.KeyID, req.Plan, id}, e) {
 		s.report(&s.reported.undo, errors.New("usage plans store: too many decisions to undo; a timed-out decision stays charged and its lease expires by itself"))
 	}
 }
@@ -252,9 +267,9 @@ func (s *Store) sendCleanups(ctx context.Context) bool {
 			}
 			cmds = append(cmds, sent{cmd: p.ZRem(ctx, set, args...), set: set, ids: ids})
 		}
-		for _, u := range undos {
-			keys := []string{s.markerKey(u.keyID, u.id), s.leaseKey(u.keyID, u.plan), s.planKey(u.keyID, u.plan)}
-			cmds = append(cmds, sent{cmd: s.undo.EvalSha(ctx, p, keys, u.id, tombstoneTTL.Milliseconds()), undo: u})
+		for u, e := range undos {
+			keys, args := s.undoCall(u, e)
+			cmds = append(cmds, sent{cmd: s.undo.EvalSha(ctx, p, keys, args...), undo: u})
 		}
 		return nil
 	})
@@ -280,6 +295,12 @@ func (s *Store) sendCleanups(ctx context.Context) bool {
 		return false
 	}
 	return s.cleanups.pending() == 0
+}
+
+// undoCall is the keys and arguments of undo.lua for u.
+func (s *Store) undoCall(u undoID, e undoEntry) ([]string, []any) {
+	keys := []string{s.markerKey(u.keyID, u.id), s.leaseKey(u.keyID, u.plan), s.planKey(u.keyID, u.plan), s.dayPrefix(u.keyID, u.plan)}
+	return keys, []any{u.id, tombstoneTTL.Milliseconds(), e.cost, e.limit, e.period, e.offset, s.leaseTTL.Microseconds()}
 }
 
 func isNoScript(err error) bool {

@@ -111,7 +111,8 @@ func TestUndoIsExactlyOnceInEitherOrder(t *testing.T) {
 		t.Fatalf("decide: %v %v used %d", d.Outcome, err, usedNow(t, s, raw))
 	}
 	undo := func(id string) int64 {
-		n, err := s.undo.Run(ctx, s.rdb, []string{s.markerKey("k", id), s.leaseKey("k", "p"), s.planKey("k", "p")}, id, tombstoneTTL.Milliseconds()).Int64()
+		keys, args := s.undoCall(undoID{"k", "p", id}, undoEntry{cost: 3, limit: 10, period: "day"})
+		n, err := s.undo.Run(ctx, s.rdb, keys, args...).Int64()
 		if err != nil {
 			t.Fatal(err)
 		}
