@@ -2,10 +2,10 @@ package testkit
 
 import (
 	"bufio"
-	"io"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
