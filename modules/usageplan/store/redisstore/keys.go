@@ -51,6 +51,11 @@ func (s *Store) fetchKey(ctx context.Context, hash string) (store.Key, error) {
 	v, err := s.rdb.Get(ctx, s.keyRecord(hash)).Bytes()
 	if errors.Is(err, redis.Nil) && !s.migrated.Load() {
 		v, err = s.rdb.Get(ctx, s.legacyRecord(hash)).Bytes()
+		if errors.Is(err, redis.Nil) {
+			// The move writes the new name before it deletes the old
+			// one: missing at both means it just moved.
+			v, err = s.rdb.Get(ctx, s.keyRecord(hash)).Bytes()
+		}
 	}
 	if errors.Is(err, redis.Nil) {
 		return store.Key{}, store.ErrNotFound

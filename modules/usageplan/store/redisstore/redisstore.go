@@ -45,7 +45,7 @@ func withClock(src string) *redis.Script { return redis.NewScript(clockSource + 
 // Defaults of Options.
 const (
 	DefaultLeaseTTL = 30 * time.Second
-	DefaultKeyCache = 2 * time.Second
+	DefaultKeyCache = 900 * time.Millisecond
 	dayTTL          = 400 * 24 * time.Hour
 
 	// undoHorizon is how long the background undo of a decision whose
@@ -63,6 +63,9 @@ const (
 	// undos that failed: a slot is free at most this long (plus a round
 	// trip) after Redis answers again.
 	retryInterval = 100 * time.Millisecond
+	// adminTimeout bounds a Redis call that has no deadline of its own
+	// (the admin API's).
+	adminTimeout = time.Second
 	// startupProbe bounds the check at Open that the URL's TLS and AUTH
 	// settings work (a Redis that does not answer in time is not an
 	// error).
@@ -78,9 +81,11 @@ type Options struct {
 	// are renewed every LeaseTTL/3.
 	LeaseTTL time.Duration
 	// KeyCache is how long a key lookup is cached in this instance
-	// (default 2s; negative disables caching).
+	// (default 900ms, so a key disabled or deleted on one instance is
+	// refused by all within a second; negative disables caching).
 	KeyCache time.Duration
-	// Timeout bounds each Redis call (dial, read, write), default 100ms.
+	// Timeout is store_timeout (default 100ms): the deadline the request
+	// path gives its calls; calls without a deadline get at least 1 s.
 	Timeout time.Duration
 	// Now is this instance's clock (default time.Now), used for the key
 	// cache and lease bookkeeping. Decisions, quota windows and lease
@@ -151,7 +156,11 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	if timeout <= 0 {
 		timeout = 100 * time.Millisecond
 	}
-	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = timeout, timeout, timeout, timeout
+	// Calls on the request path carry a deadline of store_timeout (and the
+	// background work its own); these bound the calls without one (the
+	// admin API's).
+	callTimeout := max(timeout, adminTimeout)
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = callTimeout, callTimeout, callTimeout, callTimeout
 	ro.MaxRetries = -1 // a decision must land within the timeout; no retries
 	ro.DialerRetries = 1
 	ro.ContextTimeoutEnabled = true
@@ -200,6 +209,7 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	if err == nil {
 		// Best effort: the first decisions then need no EVAL fallback.
 		_ = s.decide.Load(ctx, s.rdb).Err()
+		_ = s.createKey.Load(ctx, s.rdb).Err()
 	}
 	cancel()
 	if err != nil {

@@ -66,7 +66,8 @@ func TestTimedOutDecisionIsUndone(t *testing.T) {
 			raw.Eval(context.Background(), `local t=redis.call('TIME') while true do local n=redis.call('TIME') if (n[1]-t[1])*1000000+(n[2]-t[2]) > 400000 then break end end return 1`, nil)
 		}()
 		time.Sleep(30 * time.Millisecond)
-		ctx := context.Background()
+		// The request path's deadline: store_timeout.
+		ctx, cancelTimeout := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		if cancelled { // the client went away mid-decision
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithCancel(ctx)
@@ -75,6 +76,7 @@ func TestTimedOutDecisionIsUndone(t *testing.T) {
 		if _, err := s.Decide(ctx, req); err == nil {
 			t.Fatal("a decision during a 400 ms stall must fail at the 100 ms timeout")
 		}
+		cancelTimeout()
 		<-busy
 		deadline := time.Now().Add(3 * time.Second)
 		for {
