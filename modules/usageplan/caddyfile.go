@@ -24,14 +24,14 @@ func init() {
 // parseGlobalOption parses the usage_plans global option:
 //
 //	usage_plans {
-//	    store memory:// | file:///var/lib/gpugate/usage.db | redis://[:password@]host:port/db | rediss://...
+//	    store memory:// | file:///var/lib/gpugate/usage.db | redis[s][+sentinel|+cluster]://... (internal/redisconn)
 //	    on_store_error deny|allow
 //	    store_timeout <duration>
 //	    plan <name> {
 //	        throttle rate <req/s> burst <n>
 //	        throttle <METHOD> <path> rate <req/s> burst <n>
 //	        quota <n> per day|week|month [offset <duration>]
-//	        concurrency <n>
+//	        concurrency <n> [hold_after_disconnect <duration>]
 //	    }
 //	    key <name> {
 //	        hash sha256:<hex> | value {env.X} | value {file./path}
@@ -58,7 +58,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 			if d.NextArg() {
 				return nil, d.ArgErr()
 			}
-			if err := checkStoreURL(caddy.NewReplacer().ReplaceKnown(app.Store, "")); err != nil {
+			if err := checkStoreURL((&App{Store: app.Store}).storeURL()); err != nil {
 				return nil, d.Err(err.Error())
 			}
 		case "on_store_error":
@@ -139,11 +139,22 @@ func parsePlan(d *caddyfile.Dispenser, app *App) error {
 			p.Quota = q
 		case "concurrency":
 			args := d.RemainingArgs()
-			n, err := strconv.ParseInt(strings.Join(args, " "), 10, 64)
-			if len(args) != 1 || err != nil || n < 1 {
-				return d.Err("usage_plans: write concurrency <n> with n at least 1 (in-flight requests per key)")
+			const usage = "usage_plans: write concurrency <n> [hold_after_disconnect <duration>] with n at least 1 (in-flight requests per key)"
+			if len(args) != 1 && (len(args) != 3 || args[1] != "hold_after_disconnect") {
+				return d.Err(usage)
+			}
+			n, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || n < 1 {
+				return d.Err(usage)
 			}
 			p.Concurrency = n
+			if len(args) == 3 {
+				hold, err := caddy.ParseDuration(args[2])
+				if err != nil || hold < 0 || hold > maxDisconnectHold {
+					return d.Errf("usage_plans: hold_after_disconnect %q: write a duration from 0s to %s, e.g. hold_after_disconnect 10m", args[2], maxDisconnectHold)
+				}
+				p.HoldAfterDisconnect = caddy.Duration(hold)
+			}
 		default:
 			return d.Errf("usage_plans: plan %s: unknown setting %q; use throttle, quota or concurrency", name, d.Val())
 		}

@@ -34,7 +34,11 @@ func TestAdaptErrors(t *testing.T) {
 		want      []string
 	}{
 		{"store scheme", global("store mysql://db"), []string{"usage_plans: store scheme", "memory://", "redis://"}},
-		{"store redis db", global("store redis://:pw@127.0.0.1:6379/abc"), []string{"usage_plans: usage plans store: invalid Redis URL", "redis://[:password@]host:port/db"}},
+		{"store redis db", global("store redis://:pw@127.0.0.1:6379/abc"), []string{"usage_plans: store: redis URL", `database "abc": write a number`}},
+		{"store redis several hosts", global("store redis://a:1,b:2"), []string{"usage_plans: store: redis URL", "redis+cluster://"}},
+		{"store redis ca_file without TLS", global("store redis://h:6379/0?ca_file=/ca.pem"), []string{"usage_plans: store: redis URL", "rediss://"}},
+		{"hold without cap", "{\n\tusage_plans {\n\t\tplan p {\n\t\t\tconcurrency 0 hold_after_disconnect 1m\n\t\t}\n\t}\n}\n", []string{"usage_plans: write concurrency <n>"}},
+		{"hold duration", global("plan p {\n concurrency 2 hold_after_disconnect forever\n}"), []string{`hold_after_disconnect "forever"`, "10m"}},
 		{"store missing", global("store"), []string{"usage_plans: store needs a URL"}},
 		{"on_store_error", global("on_store_error maybe"), []string{"on_store_error deny or on_store_error allow"}},
 		{"store_timeout", global("store_timeout soon"), []string{"store_timeout", "100ms"}},
