@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/gpugate/gpugate/tests/testkit"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -54,7 +56,7 @@ func TestMetricsSurviveAReload(t *testing.T) {
 	for i := range 2 { // the config, then the config after a reload
 		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 		defer cancel()
-		app := &App{Store: url, Plans: map[string]*Plan{"reload": {Concurrency: 5}}, now: newClock(noon).now}
+		app := &App{Store: url, Plans: map[string]*Plan{"reload": {Concurrency: 5}}, now: testkit.NewClock(noon).Now}
 		if err := app.Provision(ctx); err != nil {
 			t.Fatal(err)
 		}

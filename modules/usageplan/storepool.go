@@ -29,6 +29,9 @@ func (p pooledStore) Destruct() error { return p.Close() }
 // checkStoreURL validates a store URL without opening it or resolving a
 // Redis URL's secrets.
 func checkStoreURL(raw string) error {
+	if raw == "" {
+		return fmt.Errorf("usage_plans: store resolved to nothing; set the variable it names (e.g. GPUGATE_REDIS_URL)")
+	}
 	if redisconn.IsRedisURL(raw) {
 		if err := redisconn.Check(raw); err != nil {
 			return fmt.Errorf("usage_plans: store: %w", err)

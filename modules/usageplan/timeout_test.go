@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpugate/gpugate/tests/testkit"
+
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/gpugate/gpugate/modules/usageplan/store"
@@ -38,7 +40,7 @@ func (s stalledStore) Decide(ctx context.Context, _ store.Request) (store.Decisi
 // request wait one timeout, not one per call).
 func TestOneStoreTimeoutPerRequest(t *testing.T) {
 	t.Setenv("TEST_STATIC_KEY", "static-key-value-0123456789")
-	f := &fixture{clock: newClock(noon)}
+	f := &fixture{clock: testkit.NewClock(noon)}
 	f.app = newApp(t, &App{Plans: basicPlans(), OnStoreError: "allow", StoreTimeout: caddy.Duration(50 * time.Millisecond),
 		Keys: []StaticKey{{Name: "s", Value: "{env.TEST_STATIC_KEY}", Plans: []string{"basic"}}}}, f.clock)
 	stalled := stalledStore{Store: f.app.st(), deadlines: make(chan time.Time, 4)}

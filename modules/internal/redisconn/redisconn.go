@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gpugate/gpugate/modules/internal/directive"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/redis/go-redis/v9"
 )
@@ -429,4 +431,21 @@ func (c Config) NewClient() (redis.UniversalClient, error) {
 		return nil, err
 	}
 	return redis.NewUniversalClient(o), nil
+}
+
+// HasLiteralSecret reports whether raw carries a password (or a
+// sentinel_password) written literally rather than as an {env.*} or
+// {file.*} placeholder: a literal would sit in the adapted JSON, the admin
+// API's config and autosave.json. Callers refuse such URLs at adapt time.
+func HasLiteralSecret(raw string) bool {
+	c, err := parse(raw, func(s string) string { return s })
+	if err != nil {
+		return false
+	}
+	for _, secret := range [...]string{c.Password, c.SentinelPassword} {
+		if secret != "" && directive.CheckSecretPlaceholder("", secret) != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -154,6 +154,21 @@ func (a *App) storeURL() string {
 	return "file://" + caddy.AppDataDir() + "/" + defaultStoreFile
 }
 
+// checkStore validates the configured store URL. A store written as one
+// placeholder ({env.GPUGATE_REDIS_URL}) that resolves to nothing here (say,
+// `caddy adapt` on a build machine) is checked when the store opens; a Redis
+// password must be a placeholder, never literal.
+func (a *App) checkStore() error {
+	if redisconn.IsRedisURL(a.Store) && redisconn.HasLiteralSecret(a.Store) {
+		return fmt.Errorf("usage_plans: store: the Redis URL carries a literal password; write it as a placeholder, e.g. redis://:{env.REDIS_PASSWORD}@host:6379/0 or store {env.GPUGATE_REDIS_URL}")
+	}
+	resolved := a.storeURL()
+	if resolved == "" && directive.CheckSecretPlaceholder("", a.Store) == nil {
+		return nil
+	}
+	return checkStoreURL(resolved)
+}
+
 func (a *App) storeTimeout() time.Duration {
 	if a.StoreTimeout > 0 {
 		return time.Duration(a.StoreTimeout)
@@ -169,7 +184,7 @@ func (a *App) validateConfig() error {
 	default:
 		return fmt.Errorf("usage_plans: on_store_error %q: write deny or allow", a.OnStoreError)
 	}
-	if err := checkStoreURL(a.storeURL()); err != nil {
+	if err := a.checkStore(); err != nil {
 		return err
 	}
 	for name, p := range a.Plans {
