@@ -63,7 +63,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	if h.running == nil {
-		h.running = func() bool { return caddy.ActiveContext().Context == ctx.Context }
+		// Each config has a registry of its own (and handlers a context
+		// derived from the config's, so contexts do not compare).
+		reg := ctx.GetMetricsRegistry()
+		h.running = func() bool {
+			active := caddy.ActiveContext()
+			return active.GetMetricsRegistry() == reg
+		}
 	}
 	var err error
 	if h.metrics, err = checkUp.Register(ctx.GetMetricsRegistry()); err != nil {
