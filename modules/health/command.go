@@ -44,15 +44,15 @@ The URL defaults to $GPUGATE_HEALTH_URL, else ` + DefaultProbeURL + `.`,
 					url = DefaultProbeURL
 				}
 				timeout, _ := fs.GetDuration("timeout")
-				return probe(cmd.Context(), url, timeout, cmd.OutOrStdout())
+				return probeURL(cmd.Context(), url, timeout, cmd.OutOrStdout())
 			}
 		},
 	})
 }
 
-// probe GETs url and fails unless it answers 200 within timeout; the
+// probeURL GETs url and fails unless it answers 200 within timeout; the
 // answer's status and body go to out.
-func probe(ctx context.Context, url string, timeout time.Duration, out io.Writer) error {
+func probeURL(ctx context.Context, url string, timeout time.Duration, out io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
