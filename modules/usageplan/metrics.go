@@ -49,5 +49,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if m.storeDuration, err = storeDurationSeconds.Register(reg); err != nil {
 		return nil, err
 	}
+	if _, err = quotaUsedRatio.Register(reg); err != nil { // observed in observe.go
+		return nil, err
+	}
 	return m, nil
 }
