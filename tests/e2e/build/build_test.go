@@ -18,8 +18,9 @@ func TestVersionIsPinnedCaddy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("gpugate version: %v\n%s", err, out)
 	}
-	if !strings.HasPrefix(string(out), "v2.11.9") {
-		t.Fatalf("gpugate version = %q, want Caddy v2.11.9", out)
+	// gpugate/<version>+<commit>, then Caddy's version.
+	if !strings.HasPrefix(string(out), "gpugate/") || !strings.Contains(string(out), " v2.11.9 ") {
+		t.Fatalf("gpugate version = %q, want gpugate/<version>+<commit> v2.11.9 ...", out)
 	}
 }
 
