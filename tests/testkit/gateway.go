@@ -120,6 +120,12 @@ func startProcess(t testing.TB, bin, caddyfile string, opts GatewayOptions, laun
 		"GPUGATE_OPS_PORT="+strings.TrimPrefix(g.OpsAddr, "127.0.0.1:"),
 		"GPUGATE_SHUTDOWN_DELAY=0s",
 	)
+	// HOME moves, but the go command (xcaddy.sh run) must keep reading the
+	// developer's go env file (GOFLAGS, GOTOOLCHAIN), or its build hash
+	// differs and it rebuilds.
+	if goenv, err := exec.Command("go", "env", "GOENV").Output(); err == nil && os.Getenv("GOENV") == "" {
+		g.env = append(g.env, "GOENV="+strings.TrimSpace(string(goenv)))
+	}
 	for k, v := range opts.Env {
 		g.env = append(g.env, k+"="+v)
 	}
