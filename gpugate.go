@@ -8,9 +8,11 @@ import (
 	_ "github.com/gpugate/gpugate/modules/cors"
 	_ "github.com/gpugate/gpugate/modules/gwerror"
 	_ "github.com/gpugate/gpugate/modules/importapigw"
+	_ "github.com/gpugate/gpugate/modules/health"
 	_ "github.com/gpugate/gpugate/modules/jsonmap"
 	_ "github.com/gpugate/gpugate/modules/jwtauth"
 	_ "github.com/gpugate/gpugate/modules/modal"
+	_ "github.com/gpugate/gpugate/modules/routemetrics"
 	_ "github.com/gpugate/gpugate/modules/runpod"
 	_ "github.com/gpugate/gpugate/modules/usageplan"
 )
