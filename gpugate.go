@@ -12,6 +12,7 @@ import (
 	_ "github.com/gpugate/gpugate/modules/jsonmap"
 	_ "github.com/gpugate/gpugate/modules/jwtauth"
 	_ "github.com/gpugate/gpugate/modules/modal"
+	_ "github.com/gpugate/gpugate/modules/policy"
 	_ "github.com/gpugate/gpugate/modules/routemetrics"
 	_ "github.com/gpugate/gpugate/modules/runpod"
 	_ "github.com/gpugate/gpugate/modules/usageplan"

@@ -1,0 +1,88 @@
+package policy
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/gpugate/gpugate/modules/internal/adapttest"
+)
+
+// serve runs r through a provisioned policy and returns the response and
+// the request the next handler saw (nil when the policy answered).
+func serve(t *testing.T, h *Handler, r *http.Request) (*httptest.ResponseRecorder, *http.Request) {
+	t.Helper()
+	w := httptest.NewRecorder()
+	r = caddyhttp.PrepareRequest(r, caddy.NewReplacer(), w, &caddyhttp.Server{})
+	var seen *http.Request
+	next := caddyhttp.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) error { seen = r; return nil })
+	if err := h.ServeHTTP(w, r, next); err != nil {
+		t.Fatal(err)
+	}
+	return w, seen
+}
+
+func provisioned(t *testing.T, protected ...string) *Handler {
+	t.Helper()
+	h := &Handler{ProtectedHeaders: protected}
+	if err := h.Provision(adapttest.Context(t)); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestClientCopiesOfInjectedHeadersAreDeleted(t *testing.T) {
+	t.Parallel()
+	h := provisioned(t, "X-User-Id", "x-api-key-id")
+	r := httptest.NewRequest("GET", "/api/x", nil)
+	r.Header["X-User-Id"] = []string{"admin", "root"} // duplicates
+	r.Header["x-user-id"] = []string{"lower"}         // a key Go did not canonicalise (set by hand)
+	r.Header["X_User_Id"] = []string{"underscore"}    // what nginx or CGI read as X-User-Id
+	r.Header.Set("X-Api-Key-Id", "forged")
+	r.Header.Set("Connection", "X-User-Id, keep-alive, X-Api-Key-Id")
+	r.Header.Set("Accept", "application/json")
+	_, seen := serve(t, h, r)
+	if seen == nil {
+		t.Fatal("the request did not pass")
+	}
+	for name := range seen.Header {
+		if fold(name) == "x-user-id" || fold(name) == "x-api-key-id" {
+			t.Errorf("client copy %s: %q reached the next handler", name, seen.Header[name])
+		}
+	}
+	if got := seen.Header.Get("Connection"); got != "keep-alive" {
+		t.Errorf("Connection = %q, want only keep-alive (tokens naming injected headers removed)", got)
+	}
+	if seen.Header.Get("Accept") != "application/json" {
+		t.Error("an ordinary header was removed")
+	}
+}
+
+func TestNonCanonicalPathsAre400(t *testing.T) {
+	t.Parallel()
+	h := provisioned(t)
+	for _, target := range []string{"/api/generate;x", "/api/generate%20", "/%61pi/v1/generate", "/api/..;/admin",
+		"/api/%252e%252e/admin", "/api/%C0%AE%C0%AE/x", "/api//generate"} {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.URL.RawPath, r.URL.Path = target, "" // EscapedPath returns RawPath when it is a valid encoding
+		if p, err := decodeForTest(target); err == nil {
+			r.URL.Path = p
+		}
+		w, seen := serve(t, h, r)
+		if seen != nil || w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), `"message":"Invalid request path`) ||
+			w.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("%s: %d %s (passed on: %v), want 400 with a JSON message", target, w.Code, w.Body, seen != nil)
+		}
+	}
+	if _, seen := serve(t, h, httptest.NewRequest("POST", "/api/v1/generate", nil)); seen == nil {
+		t.Error("a canonical path was refused")
+	}
+}
+
+// decodeForTest is url.PathUnescape for building requests.
+func decodeForTest(s string) (string, error) { return url.PathUnescape(s) }
