@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpugate/gpugate/tests/modalsim"
-	"github.com/gpugate/gpugate/tests/runpodsim"
+	"github.com/gpugate/gpugate/modules/simulators/modalsim"
+	"github.com/gpugate/gpugate/modules/simulators/runpodsim"
 	"github.com/gpugate/gpugate/tests/testkit"
 )
 

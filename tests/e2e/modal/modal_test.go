@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpugate/gpugate/tests/modalsim"
+	"github.com/gpugate/gpugate/modules/simulators/modalsim"
 )
 
 // TestOldClientSubmitAndPoll replays the old Python client: submit a job in

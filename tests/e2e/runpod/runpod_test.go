@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpugate/gpugate/tests/runpodsim"
+	"github.com/gpugate/gpugate/modules/simulators/runpodsim"
 )
 
 const createBody = `{"name":"e2e-trainer","image":"runpod/pytorch:2.4.0","gpu_type":"NVIDIA GeForce RTX 4090"}`

@@ -8,16 +8,15 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"fmt"
 	"math/big"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
+
+	"github.com/gpugate/gpugate/modules/simulators/internal/loopback"
 )
 
 // Server is a running simulator.
@@ -30,34 +29,37 @@ type Server struct {
 	CAFile string
 }
 
+// TB is what Start and StartTLS need of a test; *testing.T and *testing.B
+// satisfy it.
+type TB = loopback.TB
+
 // Start serves s over plain HTTP on a loopback port until the test ends.
-func (s *Simulator) Start(t testing.TB) *Server {
+func (s *Simulator) Start(t TB) *Server {
 	t.Helper()
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return &Server{Simulator: s, URL: srv.URL}
+	return &Server{Simulator: s, URL: loopback.Serve(t, s, nil).URL}
 }
 
 // StartTLS serves s over HTTPS with a certificate for "localhost" signed
 // by a fresh test CA, so a client must send the right SNI and trust the CA
-// to connect. URL uses the host name localhost.
-func (s *Simulator) StartTLS(t testing.TB) *Server {
+// to connect. URL uses the host name localhost; CAFile is written to a
+// temporary directory removed when the test ends.
+func (s *Simulator) StartTLS(t TB) *Server {
 	t.Helper()
 	ca, err := NewTestCA()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("modalsim test CA: %v", err)
 	}
-	caFile := filepath.Join(t.TempDir(), "modalsim-ca.pem")
+	dir, err := os.MkdirTemp("", "modalsim-ca-")
+	if err != nil {
+		t.Fatalf("modalsim test CA: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	caFile := filepath.Join(dir, "modalsim-ca.pem")
 	if err := os.WriteFile(caFile, ca.CertPEM, 0o600); err != nil {
-		t.Fatal(err)
+		t.Fatalf("modalsim test CA: %v", err)
 	}
-	srv := httptest.NewUnstartedServer(s)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Leaf}, MinVersion: tls.VersionTLS12}
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	port := srv.Listener.Addr().(*net.TCPAddr).Port
-	return &Server{Simulator: s, URL: fmt.Sprintf("https://localhost:%d", port), CAFile: caFile}
+	srv := loopback.Serve(t, s, &tls.Config{Certificates: []tls.Certificate{ca.Leaf}, MinVersion: tls.VersionTLS12})
+	return &Server{Simulator: s, URL: srv.URL, CAFile: caFile}
 }
 
 // TestCA is a throw-away CA with one server certificate for localhost,

@@ -1,9 +1,11 @@
 package runpodsim
 
 import (
-	"net/http/httptest"
-	"testing"
+	"github.com/gpugate/gpugate/modules/simulators/internal/loopback"
 )
+
+// TB is what Start needs of a test; *testing.T and *testing.B satisfy it.
+type TB = loopback.TB
 
 // Sim is a simulator listening on a loopback port for one test.
 type Sim struct {
@@ -15,17 +17,16 @@ type Sim struct {
 	// the same /v2 on this listener.
 	ManagementURL, ServerlessURL string
 
-	srv *httptest.Server
+	srv *loopback.Server
 }
 
 // Start runs a simulator with opts on 127.0.0.1 and stops it when the test
 // ends.
-func Start(t testing.TB, opts Options) *Sim {
+func Start(t TB, opts Options) *Sim {
 	t.Helper()
-	srv := httptest.NewServer(New(opts))
-	t.Cleanup(srv.Close)
-	return &Sim{Server: srv.Config.Handler.(*Server), URL: srv.URL, ManagementURL: srv.URL + "/v2",
-		ServerlessURL: srv.URL + "/v2", srv: srv}
+	sim := New(opts)
+	srv := loopback.Serve(t, sim, nil)
+	return &Sim{Server: sim, URL: srv.URL, ManagementURL: srv.URL + "/v2", ServerlessURL: srv.URL + "/v2", srv: srv}
 }
 
 // Close stops the listener (later requests are refused: an unreachable
