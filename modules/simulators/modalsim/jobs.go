@@ -80,7 +80,16 @@ func (s *jobStore) view(id string) (Job, bool) {
 	return s.render(j), true
 }
 
-func (s *jobStore) list(limit int) ([]Job, int) {
+// JobSummary is one entry of GET /api/v1/jobs.
+type JobSummary struct {
+	JobID     string `json:"job_id"`
+	Status    string `json:"status"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+// list returns the newest limit jobs, newest first.
+func (s *jobStore) list(limit int) []JobSummary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	all := make([]*job, 0, len(s.jobs))
@@ -88,11 +97,12 @@ func (s *jobStore) list(limit int) ([]Job, int) {
 		all = append(all, j)
 	}
 	sort.Slice(all, func(a, b int) bool { return all[a].created.After(all[b].created) })
-	out := make([]Job, 0, limit)
+	out := make([]JobSummary, 0, min(limit, len(all)))
 	for i := 0; i < len(all) && i < limit; i++ {
-		out = append(out, s.render(all[i]))
+		v := s.render(all[i])
+		out = append(out, JobSummary{JobID: v.JobID, Status: v.Status, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})
 	}
-	return out, len(all)
+	return out
 }
 
 // cancel cancels a pending or processing job.
@@ -119,9 +129,7 @@ func (s *jobStore) render(j *job) Job {
 		at = j.cancelled
 	}
 	steps := int(at.Sub(j.created) / s.step)
-	v := Job{JobID: j.id, CreatedAt: formatTime(j.created), Metadata: map[string]any{
-		"prompt": j.req.Prompt, "image_s3_url": j.req.ImageS3URL, "audio_s3_urls": j.req.AudioS3URLs,
-		"options": j.req.Options, "webhook_url": nilIfEmpty(j.req.WebhookURL)}}
+	v := Job{JobID: j.id, CreatedAt: formatTime(j.created), Metadata: map[string]any{}}
 	updated := j.created.Add(time.Duration(min(steps, 4)) * s.step)
 	switch {
 	case steps == 0:
@@ -137,21 +145,14 @@ func (s *jobStore) render(j *job) Job {
 		if prefix == "" {
 			prefix = "outputs/"
 		}
-		v.Result = map[string]any{"video_s3_url": fmt.Sprintf("s3://%s/%s%s.mp4", bucket, prefix, j.id),
-			"duration_seconds": 5.0, "resolution": j.req.Options["resolution"]}
+		v.Result = map[string]any{"success": true, "s3_output": fmt.Sprintf("s3://%s/%s%s.mp4", bucket, prefix, j.id),
+			"duration": 5.0, "frames": 81, "processing_time": (3 * s.step).Seconds()}
 	}
 	if !j.cancelled.IsZero() {
 		v.Status, updated = statusCancelled, j.cancelled
 	}
 	v.UpdatedAt = formatTime(updated)
 	return v
-}
-
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 // newJobID returns a random UUID (version 4) as MultiTalk's job ids are.

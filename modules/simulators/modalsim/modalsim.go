@@ -25,11 +25,17 @@ type Options struct {
 	JobStep time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// RecordLimit bounds the recorded requests (the oldest half is dropped
+	// when it is reached); 0 means DefaultRecordLimit, a negative value
+	// records none.
+	RecordLimit int
 }
 
-// maxRecorded bounds the recorded requests; the oldest half is dropped
-// when it is reached.
-const maxRecorded = 10000
+// DefaultRecordLimit is how many requests a simulator records by default.
+const DefaultRecordLimit = 10000
+
+// maxBody is the largest request body the simulator reads.
+const maxBody = 64 << 20
 
 // Request is one request as the simulator received it.
 type Request struct {
@@ -70,6 +76,9 @@ func New(opts Options) *Simulator {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RecordLimit == 0 {
+		opts.RecordLimit = DefaultRecordLimit
+	}
 	s := &Simulator{opts: opts, jobs: newJobStore(opts.Now, opts.JobStep)}
 	s.calls = newFunctionCalls(opts.CallLimit)
 	s.app = s.routes()
@@ -79,7 +88,11 @@ func New(opts Options) *Simulator {
 // ServeHTTP records the request, applies Modal's proxy auth and long-call
 // handling, then runs the MultiTalk app.
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		plainError(w, http.StatusRequestEntityTooLarge, "modal-http: request body too large or unreadable")
+		return
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	s.record(r, body)
 	if !s.proxyAuthOK(w, r) {
@@ -98,9 +111,13 @@ func (s *Simulator) record(r *http.Request, body []byte) {
 	if r.TLS != nil {
 		rec.ServerName = r.TLS.ServerName
 	}
+	limit := s.opts.RecordLimit
+	if limit < 0 {
+		return
+	}
 	s.mu.Lock()
-	if len(s.requests) == maxRecorded { // a long-running cmd/modalsim must not grow forever
-		s.requests = append(s.requests[:0], s.requests[maxRecorded/2:]...)
+	if len(s.requests) >= limit { // a long-running simulator must not grow forever
+		s.requests = append(s.requests[:0], s.requests[len(s.requests)-limit/2:]...)
 	}
 	s.requests = append(s.requests, rec)
 	s.mu.Unlock()

@@ -65,24 +65,33 @@ func TestJobLifecycle(t *testing.T) {
 		}
 	}
 	_, _, body = call(t, srv, "GET", "/api/v1/jobs/"+id, "", auth...)
-	if !strings.Contains(body, `"video_s3_url":"s3://multitalk-outputs/outputs/`+id+`.mp4"`) || !strings.Contains(body, `"sample_steps":30`) {
+	if !strings.Contains(body, `"result":{"duration":5,"frames":81,"processing_time":3,"s3_output":"s3://multitalk-outputs/outputs/`+id+`.mp4","success":true}`) ||
+		!strings.Contains(body, `"metadata":{}`) || !strings.Contains(body, `"error":null`) {
 		t.Errorf("completed job: %s", body)
 	}
-	if status, _, body := call(t, srv, "GET", "/api/v1/jobs/"+id+"/download", "", auth...); status != 200 || !strings.Contains(body, "download_url") {
+	if status, _, body := call(t, srv, "GET", "/api/v1/jobs/"+id+"/download?expiration=60", "", auth...); status != 200 ||
+		!strings.Contains(body, `"download_url":"https://multitalk-outputs.s3.amazonaws.com/outputs/`+id+`.mp4?X-Amz-Expires=60"`) ||
+		!strings.Contains(body, `"s3_uri":"s3://multitalk-outputs/outputs/`+id+`.mp4"`) {
 		t.Errorf("download: %d %s", status, body)
 	}
-	if status, _, body := call(t, srv, "DELETE", "/api/v1/jobs/"+id, "", auth...); status != 400 {
+	if status, _, body := call(t, srv, "DELETE", "/api/v1/jobs/"+id, "", auth...); status != 400 ||
+		body != `{"detail":{"error":"Job cannot be cancelled","detail":"Job is already completed","request_id":null}}` {
 		t.Errorf("cancel a completed job: %d %s", status, body)
 	}
-	if status, _, body := call(t, srv, "GET", "/api/v1/jobs?limit=5", "", auth...); status != 200 || !strings.Contains(body, `"total":1`) {
-		t.Errorf("list: %d %s", status, body)
+	wantList := `{"jobs":[{"job_id":"` + id + `","status":"completed","created_at":"2026-11-22T12:00:00.000000Z","updated_at":"2026-11-22T12:00:04.000000Z"}],"count":1}`
+	if status, _, body := call(t, srv, "GET", "/api/v1/jobs?limit=5", "", auth...); status != 200 || body != wantList {
+		t.Errorf("list: %d %s\nwant %s", status, body, wantList)
+	}
+	if status, _, body := call(t, srv, "GET", "/api/v1/jobs?limit=x", "", auth...); status != 422 || !strings.Contains(body, `"loc":["query","limit"]`) {
+		t.Errorf("list with a bad limit: %d %s", status, body)
 	}
 	_, _, body = call(t, srv, "POST", "/api/v1/generate", validJob, auth...)
 	_ = json.Unmarshal([]byte(body), &created)
 	if status, _, body := call(t, srv, "DELETE", "/api/v1/jobs/"+created["job_id"].(string), "", auth...); status != 200 || !strings.Contains(body, `"cancelled"`) {
 		t.Errorf("cancel: %d %s", status, body)
 	}
-	if status, _, body := call(t, srv, "GET", "/api/v1/jobs/nope", "", auth...); status != 404 || body != `{"detail":{"error":"Job not found","job_id":"nope"}}` {
+	if status, _, body := call(t, srv, "GET", "/api/v1/jobs/nope", "", auth...); status != 404 ||
+		body != `{"detail":{"error":"Job not found","detail":"No job with ID nope","request_id":"nope"}}` {
 		t.Errorf("unknown job: %d %s", status, body)
 	}
 }
@@ -92,8 +101,9 @@ func TestGenerateValidation(t *testing.T) {
 	for body, want := range map[string]string{
 		`not json`: `"type":"json_invalid"`,
 		`{}`:       `"loc":["body","prompt"],"msg":"Field required"`,
-		`{"prompt":"p","image_s3_url":"https://x/i.png","audio_s3_urls":"s3://b/a.wav"}`:                                                   `image_s3_url must be an s3:// URL`,
-		`{"prompt":"p","image_s3_url":"s3://b/i.png","audio_s3_urls":["s3://b/1","s3://b/2","s3://b/3","s3://b/4","s3://b/5","s3://b/6"]}`: `1 to 5 URLs`,
+		`{"prompt":"p","image_s3_url":"https://x/i.png","audio_s3_urls":"s3://b/a.wav"}`:                                                   `Invalid S3 URL format: https://x/i.png`,
+		`{"prompt":"p","image_s3_url":"s3://b/i.png","audio_s3_urls":["s3://b/1","s3://b/2","s3://b/3","s3://b/4","s3://b/5","s3://b/6"]}`: `Maximum 5 audio files allowed`,
+		`{"prompt":"p","image_s3_url":"s3://b/i.png","audio_s3_urls":["s3://b/a.wav","b/a.wav"]}`:                                          `Invalid S3 URL format: b/a.wav`,
 		`{"prompt":"p","image_s3_url":"s3://b/i.png","audio_s3_urls":"s3://b/a","options":{"sample_steps":60}}`:                            `"loc":["body","options","sample_steps"]`,
 		`{"prompt":"p","image_s3_url":"s3://b/i.png","audio_s3_urls":"s3://b/a","options":{"resolution":"4k"}}`:                            `Input should be '480p' or '720p'`,
 	} {
@@ -107,24 +117,41 @@ func TestGenerateValidation(t *testing.T) {
 func TestAuth(t *testing.T) {
 	srv := New(Options{APIKey: "k", ProxyKey: "wk-1", ProxySecret: "ws-1"}).Start(t)
 	proxy := []string{"Modal-Key", "wk-1", "Modal-Secret", "ws-1"}
-	status, h, body := call(t, srv, "GET", "/health", "")
+	status, h, body := call(t, srv, "GET", "/api/v1/health", "")
 	if status != 401 || body != "modal-http: missing credentials for proxy authorization" || !strings.HasPrefix(h.Get("Content-Type"), "text/plain") {
 		t.Errorf("no proxy auth: %d %q %q", status, h.Get("Content-Type"), body)
 	}
-	if status, _, body := call(t, srv, "GET", "/health", "", "Modal-Key", "wk-1", "Modal-Secret", "wrong"); status != 401 || !strings.Contains(body, "invalid credentials") {
+	if status, _, body := call(t, srv, "GET", "/api/v1/health", "", "Modal-Key", "wk-1", "Modal-Secret", "wrong"); status != 401 || !strings.Contains(body, "invalid credentials") {
 		t.Errorf("wrong proxy secret: %d %s", status, body)
 	}
-	if status, _, _ := call(t, srv, "GET", "/health", "", proxy...); status != 200 {
-		t.Errorf("health needs no bearer: %d", status)
+	if status, _, body := call(t, srv, "GET", "/api/v1/health", "", proxy...); status != 200 || !strings.Contains(body, `{"status":"healthy","version":"v1","timestamp":"`) {
+		t.Errorf("health needs no bearer: %d %s", status, body)
 	}
-	if status, _, body := call(t, srv, "GET", "/api/v1/jobs", "", proxy...); status != 401 || !strings.Contains(body, "Not authenticated") {
-		t.Errorf("no bearer: %d %s", status, body)
+	if status, _, _ := call(t, srv, "GET", "/health", "", proxy...); status != 404 {
+		t.Errorf("/health outside /api/v1: %d, want 404", status)
+	}
+	// FastAPI's HTTPBearer: 403 without a bearer token; the app: 401 for a wrong key.
+	for _, c := range []struct {
+		header, detail string
+		status         int
+	}{
+		{"", `{"detail":"Not authenticated"}`, 403},
+		{"Basic dXNlcjpwdw==", `{"detail":"Invalid authentication credentials"}`, 403},
+		{"Bearer wrong", `{"detail":"Invalid API key"}`, 401},
+	} {
+		headers := proxy
+		if c.header != "" {
+			headers = append(append([]string(nil), proxy...), "Authorization", c.header)
+		}
+		if status, _, body := call(t, srv, "GET", "/api/v1/jobs", "", headers...); status != c.status || body != c.detail {
+			t.Errorf("Authorization %q: %d %s, want %d %s", c.header, status, body, c.status, c.detail)
+		}
 	}
 	if status, _, _ := call(t, srv, "GET", "/api/v1/jobs", "", append(proxy, "Authorization", "Bearer k")...); status != 200 {
 		t.Errorf("bearer: %d", status)
 	}
-	if n := len(srv.Requests()); n != 5 {
-		t.Errorf("recorded %d requests, want every one (5)", n)
+	if n := len(srv.Requests()); n != 8 {
+		t.Errorf("recorded %d requests, want every one (8)", n)
 	}
 }
 

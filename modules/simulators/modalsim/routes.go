@@ -13,7 +13,8 @@ import (
 // routes is the MultiTalk FastAPI app plus the test-only routes.
 func (s *Simulator) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", s.health)
+	mux.HandleFunc("GET /{$}", s.root)
+	mux.HandleFunc("GET /api/v1/health", s.health)
 	mux.HandleFunc("POST /api/v1/generate", s.authed(s.generate))
 	mux.HandleFunc("GET /api/v1/jobs", s.authed(s.listJobs))
 	mux.HandleFunc("GET /api/v1/jobs/{id}", s.authed(s.getJob))
@@ -24,17 +25,23 @@ func (s *Simulator) routes() http.Handler {
 	return fastAPIErrors(mux)
 }
 
-// authed checks the MultiTalk bearer key.
+// authed checks the MultiTalk bearer key as the app does: FastAPI's
+// HTTPBearer answers 403 when the Authorization header is missing or not a
+// bearer token, the app's own check 401 for a wrong key.
 func (s *Simulator) authed(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.opts.APIKey == "" {
 			next(w, r)
 			return
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"detail": "Not authenticated"})
+		scheme, token, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		token = strings.TrimSpace(token)
+		switch {
+		case scheme == "" || token == "":
+			writeJSON(w, http.StatusForbidden, map[string]any{"detail": "Not authenticated"})
+			return
+		case !strings.EqualFold(scheme, "bearer"):
+			writeJSON(w, http.StatusForbidden, map[string]any{"detail": "Invalid authentication credentials"})
 			return
 		}
 		if !equalSecret(token, s.opts.APIKey) {
@@ -47,7 +54,16 @@ func (s *Simulator) authed(next http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *Simulator) health(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "healthy", "timestamp": s.opts.Now().UTC().Format(time.RFC3339), "version": "1.0.0"})
+	writeJSON(w, http.StatusOK, struct {
+		Status    string `json:"status"`
+		Version   string `json:"version"`
+		Timestamp string `json:"timestamp"`
+	}{"healthy", "v1", formatTime(s.opts.Now())})
+}
+
+// root redirects to the API docs, as the app does.
+func (s *Simulator) root(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/api/v1/docs", http.StatusTemporaryRedirect)
 }
 
 func (s *Simulator) generate(w http.ResponseWriter, r *http.Request) {
@@ -82,15 +98,19 @@ func (s *Simulator) listJobs(w http.ResponseWriter, r *http.Request) {
 	limit := 10
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
+		if err != nil {
 			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []validationError{{
-				Type: "less_than_equal", Loc: []any{"query", "limit"}, Msg: "Input should be an integer between 1 and 100", Input: v}}})
+				Type: "int_parsing", Loc: []any{"query", "limit"},
+				Msg: "Input should be a valid integer, unable to parse string as an integer", Input: v}}})
 			return
 		}
-		limit = n
+		limit = max(n, 0)
 	}
-	jobs, total := s.jobs.list(limit)
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": jobs, "total": total, "limit": limit})
+	jobs := s.jobs.list(limit)
+	writeJSON(w, http.StatusOK, struct {
+		Jobs  []JobSummary `json:"jobs"`
+		Count int          `json:"count"`
+	}{jobs, len(jobs)})
 }
 
 func (s *Simulator) cancelJob(w http.ResponseWriter, r *http.Request) {
@@ -98,10 +118,9 @@ func (s *Simulator) cancelJob(w http.ResponseWriter, r *http.Request) {
 	j, found, cancelled := s.jobs.cancel(id)
 	switch {
 	case !found:
-		jobNotFound(w, id)
+		writeError(w, http.StatusNotFound, "Job not found", "", "")
 	case !cancelled:
-		writeJSON(w, http.StatusBadRequest, map[string]any{"detail": map[string]any{
-			"error": "Job cannot be cancelled", "job_id": id, "status": j.Status}})
+		writeError(w, http.StatusBadRequest, "Job cannot be cancelled", "Job is already "+j.Status, "")
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"job_id": id, "status": statusCancelled, "message": "Job cancelled"})
 	}
@@ -109,18 +128,28 @@ func (s *Simulator) cancelJob(w http.ResponseWriter, r *http.Request) {
 
 func (s *Simulator) download(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	expiration := 3600
+	if v := r.URL.Query().Get("expiration"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"detail": []validationError{{
+				Type: "int_parsing", Loc: []any{"query", "expiration"},
+				Msg: "Input should be a valid integer, unable to parse string as an integer", Input: v}}})
+			return
+		}
+		expiration = n
+	}
 	j, ok := s.jobs.view(id)
 	switch {
 	case !ok:
-		jobNotFound(w, id)
+		writeError(w, http.StatusNotFound, "Job not found", "", "")
 	case j.Status != statusCompleted:
-		writeJSON(w, http.StatusBadRequest, map[string]any{"detail": map[string]any{
-			"error": "Job not completed", "job_id": id, "status": j.Status}})
+		writeError(w, http.StatusBadRequest, "Job not completed", "Job status is "+j.Status, "")
 	default:
-		key := strings.TrimPrefix(j.Result["video_s3_url"].(string), "s3://")
-		bucket, object, _ := strings.Cut(key, "/")
-		writeJSON(w, http.StatusOK, map[string]any{"job_id": id, "expires_in": 3600,
-			"download_url": fmt.Sprintf("https://%s.s3.amazonaws.com/%s?X-Amz-Expires=3600", bucket, object)})
+		output, _ := j.Result["s3_output"].(string)
+		bucket, object, _ := strings.Cut(strings.TrimPrefix(output, "s3://"), "/")
+		writeJSON(w, http.StatusOK, map[string]any{"job_id": id, "expires_in": expiration, "s3_uri": output,
+			"download_url": fmt.Sprintf("https://%s.s3.amazonaws.com/%s?X-Amz-Expires=%d", bucket, object, expiration)})
 	}
 }
 
@@ -171,7 +200,28 @@ func (s *Simulator) stream(w http.ResponseWriter, r *http.Request) {
 func isStreaming(r *http.Request) bool { return r.URL.Path == "/api/v1/stream" }
 
 func jobNotFound(w http.ResponseWriter, id string) {
-	writeJSON(w, http.StatusNotFound, map[string]any{"detail": map[string]any{"error": "Job not found", "job_id": id}})
+	writeError(w, http.StatusNotFound, "Job not found", "No job with ID "+id, id)
+}
+
+// errorResponse is the app's ErrorResponse model, the detail of its
+// HTTPExceptions.
+type errorResponse struct {
+	Error     string  `json:"error"`
+	Detail    *string `json:"detail"`
+	RequestID *string `json:"request_id"`
+}
+
+// writeError answers {"detail":{"error","detail","request_id"}}; an empty
+// detail or request id is null.
+func writeError(w http.ResponseWriter, status int, msg, detail, requestID string) {
+	e := errorResponse{Error: msg}
+	if detail != "" {
+		e.Detail = &detail
+	}
+	if requestID != "" {
+		e.RequestID = &requestID
+	}
+	writeJSON(w, status, map[string]any{"detail": e})
 }
 
 // fastAPIErrors gives the mux's own 404 and 405 answers FastAPI's JSON
@@ -217,4 +267,5 @@ func equalSecret(got, want string) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
-func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000") }
+// formatTime writes a time as the app's JSON does (UTC, microseconds).
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }

@@ -46,7 +46,7 @@ func validateGenerate(body map[string]any) (generateRequest, []validationError) 
 	}
 	if u, ok := str("image_s3_url", true); ok {
 		if !isS3URL(u) {
-			add("value_error", "Value error, image_s3_url must be an s3:// URL", u, "image_s3_url")
+			add("value_error", "Value error, Invalid S3 URL format: "+u, u, "image_s3_url")
 		}
 		req.ImageS3URL = u
 	}
@@ -69,8 +69,8 @@ func validateAudio(body map[string]any, add func(typ, msg string, input any, loc
 	case string:
 		urls = []string{a}
 	case []any:
-		if len(a) == 0 || len(a) > 5 {
-			add("value_error", "Value error, audio_s3_urls must hold 1 to 5 URLs", a, "audio_s3_urls")
+		if len(a) > maxAudioFiles {
+			add("value_error", fmt.Sprintf("Value error, Maximum %d audio files allowed", maxAudioFiles), a, "audio_s3_urls")
 			return nil
 		}
 		for i, item := range a {
@@ -85,9 +85,10 @@ func validateAudio(body map[string]any, add func(typ, msg string, input any, loc
 		add("value_error", "Value error, audio_s3_urls must be a string or a list of strings", v, "audio_s3_urls")
 		return nil
 	}
-	for i, u := range urls {
+	for _, u := range urls {
 		if !isS3URL(u) {
-			add("value_error", "Value error, audio URLs must be s3:// URLs", u, "audio_s3_urls", i)
+			add("value_error", "Value error, Invalid S3 URL format: "+u, v, "audio_s3_urls")
+			break
 		}
 	}
 	return urls
@@ -152,10 +153,13 @@ func validateOptions(v any, add func(typ, msg string, input any, loc ...any)) ma
 	return out
 }
 
+// maxAudioFiles is how many audio URLs one job may name.
+const maxAudioFiles = 5
+
+// isS3URL is the app's check: s3://, then a bucket and a slash (the key may
+// be empty there; reading it fails later).
 func isS3URL(s string) bool {
-	rest, ok := strings.CutPrefix(s, "s3://")
-	bucket, key, _ := strings.Cut(rest, "/")
-	return ok && bucket != "" && key != ""
+	return strings.HasPrefix(s, "s3://") && len(strings.SplitN(s, "/", 4)) >= 4
 }
 
 func quoteOr(values []string) string {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -19,7 +21,7 @@ type Pod struct {
 	Image            string            `json:"image"`
 	Args             string            `json:"args,omitempty"`
 	Disk             int               `json:"disk"`
-	Mounts           []json.RawMessage `json:"mounts"`
+	Mounts           Mounts            `json:"mounts"`
 	Ports            []string          `json:"ports"`
 	Env              map[string]string `json:"env"`
 	Registry         json.RawMessage   `json:"registry"`
@@ -33,7 +35,7 @@ type Pod struct {
 	Runtime          *Runtime          `json:"runtime"`
 	CreatedAt        time.Time         `json:"createdAt"`
 	StartedAt        *time.Time        `json:"startedAt"`
-	GlobalNetworking bool              `json:"globalNetworking"`
+	GlobalNetworking GlobalNetworking  `json:"globalNetworking"`
 	GPU              *GPU              `json:"gpu,omitempty"`
 	CPU              json.RawMessage   `json:"cpu,omitempty"`
 }
@@ -46,9 +48,61 @@ type GPU struct {
 	MinCudaVersion      string   `json:"minCudaVersion,omitempty"`
 }
 
-// Runtime is set while a pod is RUNNING.
+// Mounts are a pod's volumes: a persistent volume of the pod, network
+// volumes, or neither ({}).
+type Mounts struct {
+	Persistent *PersistentMount `json:"persistent,omitempty"`
+	Network    []NetworkMount   `json:"network,omitempty"`
+}
+
+// PersistentMount is the pod's own volume: size in GB and mount path.
+type PersistentMount struct {
+	Size int    `json:"size"`
+	Path string `json:"path"`
+}
+
+// NetworkMount attaches a network volume at a path.
+type NetworkMount struct {
+	VolumeID string `json:"volumeId"`
+	Path     string `json:"path"`
+}
+
+// GlobalNetworking is a pod's private network: when enabled, its address
+// and internal DNS name.
+type GlobalNetworking struct {
+	Enabled     bool   `json:"enabled"`
+	IP          string `json:"ip,omitempty"`
+	InternalDNS string `json:"internalDns,omitempty"`
+}
+
+// Runtime is set while a pod is RUNNING: uptime in seconds, utilisation and
+// the port mappings.
 type Runtime struct {
-	UptimeInSeconds int `json:"uptimeInSeconds"`
+	Uptime int              `json:"uptime"`
+	CPU    Utilization      `json:"cpu"`
+	Memory Utilization      `json:"memory"`
+	GPUs   []GPUUtilization `json:"gpus"`
+	Ports  []RuntimePort    `json:"ports"`
+}
+
+// Utilization is a percentage in use.
+type Utilization struct {
+	Util int `json:"util"`
+}
+
+// GPUUtilization is one GPU's compute and memory use in percent.
+type GPUUtilization struct {
+	Util       int `json:"util"`
+	MemoryUtil int `json:"memoryUtil"`
+}
+
+// RuntimePort maps one of the pod's ports: TCP ports on a public address,
+// HTTP ports behind RunPod's proxy.
+type RuntimePort struct {
+	IP      string `json:"ip"`
+	Private int    `json:"private"`
+	Public  int    `json:"public"`
+	Type    string `json:"type"`
 }
 
 // Pod states.
@@ -70,14 +124,6 @@ var allowedActions = map[string][]string{
 	Error:        {"start", "terminate"},
 }
 
-// gpuCatalog is GET /v2/catalog/gpus; creates must name one of these ids.
-var gpuCatalog = []map[string]any{
-	{"id": "NVIDIA GeForce RTX 4090", "displayName": "RTX 4090", "memoryInGb": 24, "costPerHour": 0.69},
-	{"id": "NVIDIA RTX A6000", "displayName": "RTX A6000", "memoryInGb": 48, "costPerHour": 0.79},
-	{"id": "NVIDIA A100 80GB PCIe", "displayName": "A100 PCIe", "memoryInGb": 80, "costPerHour": 1.64},
-	{"id": "NVIDIA H100 80GB HBM3", "displayName": "H100 SXM", "memoryInGb": 80, "costPerHour": 2.99},
-}
-
 // pod is a simulated pod: its public object plus when its state began.
 type pod struct {
 	Pod
@@ -95,7 +141,7 @@ func (s *Server) advance(p *pod, now time.Time) {
 		p.StartedAt = &started
 	}
 	if p.Status == Running {
-		p.Runtime = &Runtime{UptimeInSeconds: int(now.Sub(p.since) / time.Second)}
+		p.Runtime = runtimeOf(p, now)
 	} else {
 		p.Runtime = nil
 	}
@@ -186,8 +232,8 @@ type createBody struct {
 	Env                 map[string]string `json:"env"`
 	Ports               []string          `json:"ports"`
 	Registry            json.RawMessage   `json:"registry"`
-	Mounts              []json.RawMessage `json:"mounts"`
-	GlobalNetworking    bool              `json:"globalNetworking"`
+	Mounts              *Mounts           `json:"mounts"`
+	GlobalNetworking    json.RawMessage   `json:"globalNetworking"`
 	StartSSH            bool              `json:"startSsh"`
 	StartJupyter        bool              `json:"startJupyter"`
 	AllowedCudaVersions []string          `json:"allowedCudaVersions"`
@@ -224,19 +270,34 @@ func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
 	if b.Cloud != "" && b.Cloud != "SECURE" && b.Cloud != "COMMUNITY" {
 		errs = append(errs, "cloud must be SECURE or COMMUNITY")
 	}
+	errs = append(errs, checkMounts(b.Mounts)...)
+	networking, err := parseGlobalNetworking(b.GlobalNetworking)
+	if err != nil {
+		errs = append(errs, err.Error())
+	}
 	if len(errs) > 0 {
 		writeProblem(w, http.StatusUnprocessableEntity, "request body failed validation", errs...)
 		return
 	}
-	if b.GPU != nil && !knownGPU(b.GPU.ID) {
-		writeProblem(w, http.StatusBadRequest, fmt.Sprintf("no capacity for GPU type %q", b.GPU.ID))
-		return
+	var gpuInfo GPUType
+	if b.GPU != nil {
+		var ok bool
+		if gpuInfo, ok = gpuType(b.GPU.ID); !ok {
+			writeProblem(w, http.StatusBadRequest, fmt.Sprintf("unknown GPU type %q; GET /v2/catalog/gpus lists the ids", b.GPU.ID))
+			return
+		}
+		if slices.Contains(s.opts.NoCapacity, b.GPU.ID) {
+			writeProblem(w, http.StatusBadRequest, fmt.Sprintf("no capacity for GPU type %q in the requested cloud and data centers", b.GPU.ID))
+			return
+		}
 	}
 	now := s.now()
 	p := &pod{since: now, Pod: Pod{Name: b.Name, Status: Provisioning, Image: b.Image, Args: b.Args,
-		Disk: b.Disk, Mounts: b.Mounts, Ports: b.Ports, Env: b.Env, Registry: b.Registry, Cloud: b.Cloud,
-		DataCenterID: "EU-RO-1", CudaVersion: "12.4", CreatedAt: now.UTC(), GlobalNetworking: b.GlobalNetworking,
-		CPU: b.CPU}}
+		Disk: b.Disk, Ports: b.Ports, Env: b.Env, Registry: b.Registry, Cloud: b.Cloud,
+		DataCenterID: "EU-RO-1", CudaVersion: "12.4", CreatedAt: now.UTC(), CPU: b.CPU}}
+	if b.Mounts != nil {
+		p.Mounts = *b.Mounts
+	}
 	if p.Disk == 0 {
 		p.Disk = 20
 	}
@@ -245,9 +306,6 @@ func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.Ports == nil {
 		p.Ports = []string{}
-	}
-	if p.Mounts == nil {
-		p.Mounts = []json.RawMessage{}
 	}
 	if len(b.DataCenterIDs) > 0 {
 		p.DataCenterID = b.DataCenterIDs[0]
@@ -258,10 +316,14 @@ func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
 			g.Count = 1
 		}
 		p.GPU = &g
-		p.Cost = gpuCost(g.ID) * float64(g.Count)
+		p.Cost = gpuInfo.CostPerHour * float64(g.Count)
 	}
 	s.mu.Lock()
 	p.ID = s.newID()
+	if networking {
+		p.GlobalNetworking = GlobalNetworking{Enabled: true, IP: fmt.Sprintf("10.0.%d.%d", s.nextID/250%250, s.nextID%250+2),
+			InternalDNS: p.ID + ".runpod.internal"}
+	}
 	s.pods[p.ID] = p
 	s.podOrder = append(s.podOrder, p.ID)
 	out := s.snapshot(p)
@@ -269,15 +331,65 @@ func (s *Server) createPod(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
-func knownGPU(id string) bool { return gpuCost(id) > 0 }
-
-func gpuCost(id string) float64 {
-	for _, g := range gpuCatalog {
-		if g["id"] == id {
-			return g["costPerHour"].(float64)
+// checkMounts validates the create body's mounts object.
+func checkMounts(m *Mounts) []string {
+	if m == nil {
+		return nil
+	}
+	var errs []string
+	if v := m.Persistent; v != nil && (v.Size < 1 || !strings.HasPrefix(v.Path, "/")) {
+		errs = append(errs, "mounts.persistent needs a size (GB, at least 1) and an absolute path")
+	}
+	for i, n := range m.Network {
+		if n.VolumeID == "" || !strings.HasPrefix(n.Path, "/") {
+			errs = append(errs, fmt.Sprintf("mounts.network[%d] needs a volumeId and an absolute path", i))
 		}
 	}
-	return 0
+	return errs
+}
+
+// parseGlobalNetworking reads the create body's globalNetworking, written
+// either as {"enabled": bool} (the shape pods report) or as a bare bool.
+func parseGlobalNetworking(raw json.RawMessage) (bool, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return false, nil
+	}
+	var enabled bool
+	if json.Unmarshal(raw, &enabled) == nil {
+		return enabled, nil
+	}
+	var obj struct {
+		Enabled bool `json:"enabled"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&obj); err != nil {
+		return false, fmt.Errorf("globalNetworking must be {\"enabled\": true|false}")
+	}
+	return obj.Enabled, nil
+}
+
+// runtimeOf is the runtime block of a RUNNING pod at now: uptime since it
+// reached RUNNING, idle utilisation, and one mapping per exposed port.
+func runtimeOf(p *pod, now time.Time) *Runtime {
+	rt := &Runtime{Uptime: int(now.Sub(p.since) / time.Second), GPUs: []GPUUtilization{}, Ports: []RuntimePort{}}
+	if p.GPU != nil {
+		rt.GPUs = make([]GPUUtilization, p.GPU.Count)
+	}
+	for i, port := range p.Ports {
+		number, kind, _ := strings.Cut(port, "/")
+		private, err := strconv.Atoi(number)
+		if err != nil {
+			continue
+		}
+		mapped := RuntimePort{IP: "100.65.0.2", Private: private, Public: private, Type: kind}
+		if kind == "tcp" {
+			// 203.0.113.0/24 is a documentation range: never a real host.
+			mapped.IP, mapped.Public = "203.0.113.10", 40000+i
+		}
+		rt.Ports = append(rt.Ports, mapped)
+	}
+	return rt
 }
 
 func (s *Server) updatePod(w http.ResponseWriter, r *http.Request, id string) {

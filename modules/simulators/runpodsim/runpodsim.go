@@ -30,6 +30,9 @@ type Options struct {
 	// LogInterval the pause between them.
 	LogLines    int
 	LogInterval time.Duration
+	// NoCapacity lists catalog GPU ids that are out of stock: creating a
+	// pod with one answers 400 "no capacity", as RunPod does.
+	NoCapacity []string
 	// RateLimitPerMinute limits authenticated requests per minute; 0 means
 	// unlimited.
 	RateLimitPerMinute int
@@ -130,7 +133,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.servePods(w, r, parts[1:])
 	case "catalog":
 		if len(parts) == 2 && parts[1] == "gpus" && r.Method == http.MethodGet {
-			writeJSON(w, http.StatusOK, gpuCatalog)
+			writeJSON(w, http.StatusOK, GPUCatalog())
 			return
 		}
 		writeProblem(w, http.StatusNotFound, "resource not found")

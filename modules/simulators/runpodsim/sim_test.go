@@ -52,6 +52,71 @@ func TestPodLifecycle(t *testing.T) {
 	}
 }
 
+// TestPodShape checks the v2 Pod fields the old simulator got wrong: every
+// catalog GPU id is accepted, mounts and globalNetworking are objects, and a
+// running pod reports runtime.uptime.
+func TestPodShape(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	sim := Start(t, Options{APIKey: "k", ProvisionDelay: time.Second, StartDelay: time.Second, NoCapacity: []string{"NVIDIA B200"},
+		Now: func() time.Time { return now }})
+	code, _, pod := call(t, sim, "k", "POST", "/v2/pods", `{"name":"old-script","image":"runpod/pytorch:2.4.0","gpu":{"id":"NVIDIA GeForce RTX 3070"},`+
+		`"ports":["8888/http","22/tcp"],"mounts":{"persistent":{"size":50,"path":"/workspace"}},"globalNetworking":{"enabled":true}}`)
+	if code != 201 {
+		t.Fatalf("create with RTX 3070 = %d %v", code, pod)
+	}
+	id := pod["id"].(string)
+	if m := pod["mounts"].(map[string]any); m["persistent"].(map[string]any)["size"] != 50.0 {
+		t.Errorf("mounts = %v", pod["mounts"])
+	}
+	if gn := pod["globalNetworking"].(map[string]any); gn["enabled"] != true || gn["internalDns"] != id+".runpod.internal" {
+		t.Errorf("globalNetworking = %v", pod["globalNetworking"])
+	}
+	if pod["runtime"] != nil {
+		t.Errorf("runtime while PROVISIONING = %v, want null", pod["runtime"])
+	}
+	now = now.Add(2*time.Second + 42*time.Second)
+	_, _, running := call(t, sim, "k", "GET", "/v2/pods/"+id, "")
+	rt, _ := running["runtime"].(map[string]any)
+	if running["status"] != Running || rt["uptime"] != 42.0 || len(rt["gpus"].([]any)) != 1 || len(rt["ports"].([]any)) != 2 {
+		t.Fatalf("running pod = %v", running)
+	}
+	_, _, plain := call(t, sim, "k", "POST", "/v2/pods", `{"name":"p","image":"i","gpu":{"id":"NVIDIA RTX A4000","count":2},"globalNetworking":false}`)
+	if m, gn := plain["mounts"].(map[string]any), plain["globalNetworking"].(map[string]any); len(m) != 0 || gn["enabled"] != false || plain["cost"] != 0.5 {
+		t.Errorf("pod without volumes = %v", plain)
+	}
+
+	var catalog []GPUType
+	req, _ := http.NewRequest("GET", sim.URL+"/v2/catalog/gpus", nil)
+	req.Header.Set("Authorization", "Bearer k")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&catalog)
+	resp.Body.Close()
+	if len(catalog) < 30 {
+		t.Fatalf("catalog has %d GPU types", len(catalog))
+	}
+	for _, g := range catalog {
+		body := `{"name":"n","image":"i","gpu":{"id":"` + g.ID + `"}}`
+		if code, _, got := call(t, sim, "k", "POST", "/v2/pods", body); code != 201 && g.ID != "NVIDIA B200" {
+			t.Errorf("create with catalog id %q = %d %v", g.ID, code, got)
+		}
+	}
+	for body, want := range map[string]string{
+		`{"name":"n","image":"i","gpu":{"id":"NVIDIA GeForce GTX 1080"}}`:                                  `unknown GPU type \"NVIDIA GeForce GTX 1080\"`,
+		`{"name":"n","image":"i","gpu":{"id":"NVIDIA B200"}}`:                                              `no capacity for GPU type \"NVIDIA B200\"`,
+		`{"name":"n","image":"i","gpu":{"id":"NVIDIA L4"},"mounts":[]}`:                                    "cannot unmarshal array",
+		`{"name":"n","image":"i","gpu":{"id":"NVIDIA L4"},"mounts":{"persistent":{"size":0,"path":"/w"}}}`: "mounts.persistent",
+		`{"name":"n","image":"i","gpu":{"id":"NVIDIA L4"},"globalNetworking":"yes"}`:                       "globalNetworking",
+	} {
+		code, _, p := call(t, sim, "k", "POST", "/v2/pods", body)
+		if got, _ := json.Marshal(p); code/100 != 4 || !strings.Contains(string(got), want) {
+			t.Errorf("%s = %d %s, want 4xx with %s", body, code, got, want)
+		}
+	}
+}
+
 func TestErrorsAuthAndRateLimit(t *testing.T) {
 	sim := Start(t, Options{APIKey: "k", RateLimitPerMinute: 3})
 	if code, h, _ := call(t, sim, "wrong", "GET", "/v2/pods", ""); code != 401 || h.Get("Content-Type") != "application/problem+json" {
