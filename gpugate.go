@@ -10,5 +10,6 @@ import (
 	_ "github.com/gpugate/gpugate/modules/jwtauth"
 	_ "github.com/gpugate/gpugate/modules/modal"
 	_ "github.com/gpugate/gpugate/modules/runpod"
+	_ "github.com/gpugate/gpugate/modules/simulators"
 	_ "github.com/gpugate/gpugate/modules/usageplan"
 )

@@ -11,6 +11,7 @@ import (
 	_ "github.com/gpugate/gpugate/modules/jwtauth"
 	_ "github.com/gpugate/gpugate/modules/modal"
 	_ "github.com/gpugate/gpugate/modules/runpod"
+	_ "github.com/gpugate/gpugate/modules/simulators"
 	_ "github.com/gpugate/gpugate/modules/usageplan"
 )
 
@@ -18,5 +19,5 @@ import (
 // the standard ones they are anchored to) in scrambled order; the golden
 // JSON shows the order Caddy runs them in: cors, basic_auth, jwt_auth,
 // usage_plan, forward_auth, request_header, json_map, runpod, modal,
-// reverse_proxy.
+// reverse_proxy, runpod_simulator, modal_simulator.
 func TestDirectiveOrder(t *testing.T) { adapttest.Golden(t, "testdata") }

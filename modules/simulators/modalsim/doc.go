@@ -1,6 +1,5 @@
 // Package modalsim simulates a Modal web endpoint serving the MultiTalk job
-// API, field for field as the shared contracts (upstreams.md in the shared/ folder beside this repository) describe it, for
-// gpugate's tests:
+// API, field for field as docs/upstream-contracts.md describes it:
 //
 //   - Modal's layer: optional proxy auth (Modal-Key / Modal-Secret, 401
 //     text/plain when missing or wrong) and the web request limit (150 s in
@@ -11,13 +10,17 @@
 //     is read once.
 //   - The MultiTalk app: POST /api/v1/generate with its validation (422
 //     {"detail":[...]}), GET /api/v1/jobs/{id} progressing pending ->
-//     processing -> completed, GET /api/v1/jobs, DELETE /api/v1/jobs/{id},
-//     GET /api/v1/jobs/{id}/download, GET /health without auth, and a bearer
-//     key check on everything else.
-//   - Test-only routes: GET|POST /api/v1/slow?duration=D (a web function that
-//     runs for D, to exercise the 303 mechanics) and GET /api/v1/stream
-//     (server-sent events, flushed one by one).
+//     processing -> completed with result.s3_output, GET /api/v1/jobs
+//     ({jobs,count}), DELETE /api/v1/jobs/{id}, GET
+//     /api/v1/jobs/{id}/download, GET /api/v1/health without auth, and the
+//     bearer check on everything else (FastAPI's HTTPBearer: 403 without a
+//     bearer token; the app: 401 for a wrong key).
+//   - Simulator-only routes: GET|POST /api/v1/slow?duration=D (a web
+//     function that runs for D, to exercise the 303 mechanics) and GET
+//     /api/v1/stream (server-sent events, flushed one by one).
 //
-// Every request received is recorded (method, host, SNI, path, query,
-// headers, body) so tests can prove what reached the upstream.
+// Tests use New(opts).Start(t) or StartTLS(t); every request received is
+// recorded (method, host, SNI, path, query, headers, body) so they can prove
+// what reached the upstream. Handler serves a simulator from a Caddyfile
+// (directive modal_simulator).
 package modalsim
