@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -74,7 +75,30 @@ func StartRunScript(t testing.TB, caddyfile string, opts GatewayOptions) *Gatewa
 	if out, err := exec.Command(script, "build").CombinedOutput(); err != nil {
 		t.Fatalf("xcaddy.sh build: %v\n%s", err, out)
 	}
+	// The script runs under the test's HOME; give it this process's Go
+	// settings (go env file, caches) so that its up-to-date check sees the
+	// same toolchain settings as the build above.
+	env := goSettings(t)
+	for k, v := range opts.Env {
+		env[k] = v
+	}
+	opts.Env = env
 	return startProcess(t, Path(t, "bin/gpugate"), caddyfile, opts, script, "run", caddyfile)
+}
+
+// goSettings returns the go env file and caches of this process's Go, which
+// live under HOME unless set.
+func goSettings(t testing.TB) map[string]string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "-json", "GOENV", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	settings := map[string]string{}
+	if err := json.Unmarshal(out, &settings); err != nil {
+		t.Fatalf("go env -json: %v", err)
+	}
+	return settings
 }
 
 // startProcess runs bin with caddyfile under a fresh (or the given) home,

@@ -78,7 +78,7 @@ func TestStepsAndNewShapePassThroughTheTemplate(t *testing.T) {
 	}
 	// Invalid input is the upstream's 422, passed through.
 	d.call(t, "POST", "/api/v1/generate", `{"prompt":"p","image_url":"https://not-s3/i.png","audio_url":"s3://b/a.wav"}`).
-		want(t, http.StatusUnprocessableEntity, `"detail":[`, `image_s3_url must be an s3:// URL`)
+		want(t, http.StatusUnprocessableEntity, `"detail":[`, `Invalid S3 URL format: https://not-s3/i.png`)
 	// Not JSON: the gateway's 400, nothing sent upstream.
 	before := len(d.sim.Requests())
 	d.call(t, "POST", "/api/v1/generate", `{"prompt":`).want(t, http.StatusBadRequest, `"message":"Invalid request body`)

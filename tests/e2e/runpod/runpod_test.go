@@ -129,9 +129,9 @@ func TestValidationErrors(t *testing.T) {
 	if n := len(s.sim.Requests()); n != 0 {
 		t.Fatalf("invalid creates cost %d RunPod calls", n)
 	}
-	// RunPod's own verdict (no capacity for an unknown GPU type) keeps its 400.
+	// RunPod's own verdict (a GPU type outside its catalog) keeps its 400.
 	r := s.call("alice", "POST", "/pods", `{"name":"a","image":"runpod/x","gpu_type":"NVIDIA GTX 9000"}`)
-	if r.code != 400 || !strings.Contains(r.message(t), "no capacity") {
+	if r.code != 400 || !strings.Contains(r.message(t), `unknown GPU type "NVIDIA GTX 9000"`) {
 		t.Fatalf("upstream 400 = %d %s", r.code, r.body)
 	}
 }
