@@ -3,9 +3,11 @@
 package gpugate
 
 import (
+	_ "github.com/gpugate/gpugate/modules/authcache"
 	_ "github.com/gpugate/gpugate/modules/certstorage"
 	_ "github.com/gpugate/gpugate/modules/cors"
 	_ "github.com/gpugate/gpugate/modules/gwerror"
+	_ "github.com/gpugate/gpugate/modules/importapigw"
 	_ "github.com/gpugate/gpugate/modules/jsonmap"
 	_ "github.com/gpugate/gpugate/modules/jwtauth"
 	_ "github.com/gpugate/gpugate/modules/modal"

@@ -225,8 +225,10 @@ quickstart_banner() {
 		value=$(printf '%s\n' "$out" | sed -n 's/^ *"value": *"\([^"]*\)".*/\1/p' | head -n 1)
 		(umask 077 && printf '%s %s\n' "$id" "$value" >"$keyfile")
 	fi
-	if ! token=$("$bin" jwt-token --sub alice --ttl 12h 2>&1); then
-		echo "gpugate: could not sign a development token: $token" >&2
+	# (jwt-token's own notes, such as the one about the development secret,
+	# go to stderr, beside the gateway's log.)
+	if ! token=$("$bin" jwt-token --sub alice --ttl 12h); then
+		echo "gpugate: could not sign a development token" >&2
 		return 0
 	fi
 	local auth="-H \"Authorization: Bearer \$TOKEN\"" key="-H \"X-Api-Key: \$KEY\"" json="-H 'Content-Type: application/json'"

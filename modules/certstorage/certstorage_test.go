@@ -1,13 +1,13 @@
 package certstorage
 
 import (
+	"github.com/gpugate/gpugate/tests/testkit"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
-	"go.uber.org/goleak"
 
 	"github.com/gpugate/gpugate/modules/internal/adapttest"
 )
@@ -81,7 +81,7 @@ func TestModuleLockSurvivesReload(t *testing.T) {
 // the locks still held).
 func TestModuleLeavesNoGoroutines(t *testing.T) {
 	r, rdb := sharedRedis(t)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testkit.SnapshotGoroutines().NoLeaks(t)
 	m := &RedisStorage{URL: r.URL(0)[:len("redis://")] + ":{env.CERTS_TEST_REDIS_PW}@" + r.Addr + "/0"}
 	t.Setenv("CERTS_TEST_REDIS_PW", r.Password)
 	ctx := adapttest.Context(t)

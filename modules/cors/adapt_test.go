@@ -12,6 +12,7 @@ import (
 func TestAdaptGolden(t *testing.T) { adapttest.Golden(t, "testdata") }
 
 func TestAdaptErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, block, want string }{
 		{"no origins", "cors {\n methods GET\n}", "cors: no origins; write e.g. origins https://app.example.com"},
 		{"credentials with *", "cors {\n origins *\n credentials\n}", "credentials cannot be combined with origins *"},

@@ -16,10 +16,10 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("cors", httpcaddyfile.Before, "basic_auth")
 }
 
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	c := new(Handler)
-	err := c.UnmarshalCaddyfile(h.Dispenser)
-	return c, err
+func parseCaddyfile(helper httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	h := new(Handler)
+	err := h.UnmarshalCaddyfile(helper.Dispenser)
+	return h, err
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
@@ -32,7 +32,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    credentials
 //	    max_age <duration>
 //	}
-func (c *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
 	if d.NextArg() {
 		return d.Errf("cors takes no arguments besides a matcher; write the origins inside the block: cors { origins %s }", d.Val())
@@ -44,19 +44,19 @@ func (c *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		switch b.Setting() {
 		case "origins":
 			args, err = b.Many("origins https://app.example.com")
-			c.Origins = append(c.Origins, args...)
+			h.Origins = append(h.Origins, args...)
 		case "methods":
 			args, err = b.Many("methods GET POST")
-			c.Methods = append(c.Methods, args...)
+			h.Methods = append(h.Methods, args...)
 		case "headers":
 			args, err = b.Many("headers Authorization Content-Type")
-			c.Headers = append(c.Headers, args...)
+			h.Headers = append(h.Headers, args...)
 		case "expose_headers":
 			args, err = b.Many("expose_headers RateLimit Retry-After")
-			c.ExposeHeaders = append(c.ExposeHeaders, args...)
+			h.ExposeHeaders = append(h.ExposeHeaders, args...)
 		case "credentials":
 			err = b.Flag()
-			c.Credentials = true
+			h.Credentials = true
 		case "max_age":
 			var v string
 			if v, err = b.One("max_age 10m"); err != nil {
@@ -66,7 +66,7 @@ func (c *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if perr != nil || dur <= 0 {
 				return d.Errf("cors max_age: invalid duration %q; write e.g. max_age 10m", v)
 			}
-			c.MaxAge = caddy.Duration(dur.Truncate(time.Second))
+			h.MaxAge = caddy.Duration(dur.Truncate(time.Second))
 		default:
 			return b.Unknown("origins", "methods", "headers", "expose_headers", "credentials", "max_age")
 		}
@@ -74,7 +74,7 @@ func (c *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return err
 		}
 	}
-	if err := c.check(); err != nil {
+	if err := h.check(); err != nil {
 		return d.WrapErr(err)
 	}
 	return nil

@@ -47,6 +47,7 @@ func (c *counter) ServeHTTP(w http.ResponseWriter, _ *http.Request) error {
 }
 
 func TestOriginMatching(t *testing.T) {
+	t.Parallel()
 	m, err := newOriginMatcher([]string{"https://app.example.com", "https://*.example.com", "http://localhost:3000", "https://API.Other.org:443"})
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +84,7 @@ func TestOriginMatching(t *testing.T) {
 }
 
 func TestParseOriginErrors(t *testing.T) {
+	t.Parallel()
 	for _, o := range []string{"null", "app.example.com", "https://", "https://a.example.com/x", "https://a.example.com/",
 		"https://*.com", "https://*.co.uk", "https://*.github.io", "https://a.*.example.com", "https://*", "ws://a.example.com",
 		"https://user@a.example.com", "https://a_b.example.com", "https://a.example.com?x=1"} {
@@ -95,6 +97,7 @@ func TestParseOriginErrors(t *testing.T) {
 }
 
 func TestPreflight(t *testing.T) {
+	t.Parallel()
 	h := browserApp(t)
 	next := &counter{}
 	r := httptest.NewRequest(http.MethodOptions, "/api/v1/generate", nil)
@@ -129,6 +132,7 @@ func TestPreflight(t *testing.T) {
 }
 
 func TestPreflightFromDisallowedOrigin(t *testing.T) {
+	t.Parallel()
 	h := browserApp(t)
 	next := &counter{}
 	r := httptest.NewRequest(http.MethodOptions, "/api/v1/generate", nil)
@@ -147,6 +151,7 @@ func TestPreflightFromDisallowedOrigin(t *testing.T) {
 }
 
 func TestPlainOptionsIsNotAPreflight(t *testing.T) {
+	t.Parallel()
 	h := browserApp(t)
 	next := &counter{}
 	r := httptest.NewRequest(http.MethodOptions, "/api/v1/generate", nil)
@@ -158,6 +163,7 @@ func TestPlainOptionsIsNotAPreflight(t *testing.T) {
 }
 
 func TestWildcardOriginAndHeaders(t *testing.T) {
+	t.Parallel()
 	h := newHandler(t, &Handler{Origins: []string{"*"}, Headers: []string{"*"}})
 	r := httptest.NewRequest(http.MethodOptions, "/", nil)
 	r.Header.Set("Origin", "https://anyone.example")
@@ -192,6 +198,7 @@ func (upstreamWithCORS) ServeHTTP(w http.ResponseWriter, _ *http.Request) error 
 }
 
 func TestActualRequestHeadersWinOverUpstream(t *testing.T) {
+	t.Parallel()
 	h := browserApp(t)
 	r := httptest.NewRequest(http.MethodPost, "/api/v1/generate", nil)
 	r.Header.Set("Origin", "https://app.example.com")
@@ -213,6 +220,7 @@ func TestActualRequestHeadersWinOverUpstream(t *testing.T) {
 }
 
 func TestDisallowedOriginGetsNoCORSHeaders(t *testing.T) {
+	t.Parallel()
 	h := browserApp(t)
 	r := httptest.NewRequest(http.MethodGet, "/api/v1/jobs/1", nil)
 	r.Header.Set("Origin", "https://evil.example.net")
@@ -235,6 +243,7 @@ func (g gatewayError) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
 }
 
 func TestCORSHeadersOnGatewayErrors(t *testing.T) {
+	t.Parallel()
 	h := browserApp(t)
 	for _, typ := range []gwerror.Type{gwerror.Unauthorized, gwerror.AccessDenied, gwerror.Throttled, gwerror.IntegrationTimeout} {
 		r := httptest.NewRequest(http.MethodPost, "/api/v1/generate", nil)
@@ -260,6 +269,7 @@ func (failing) ServeHTTP(http.ResponseWriter, *http.Request) error {
 }
 
 func TestCORSHeadersSetBeforeNextFails(t *testing.T) {
+	t.Parallel()
 	h := browserApp(t)
 	r := httptest.NewRequest(http.MethodGet, "/api/v1/jobs/1", nil)
 	r.Header.Set("Origin", "https://app.example.com")
@@ -273,6 +283,7 @@ func TestCORSHeadersSetBeforeNextFails(t *testing.T) {
 }
 
 func TestNoOriginAddsOnlyVary(t *testing.T) {
+	t.Parallel()
 	h := browserApp(t)
 	w := httptest.NewRecorder()
 	_ = h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil), &counter{})
@@ -282,6 +293,7 @@ func TestNoOriginAddsOnlyVary(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	bad := []Handler{
 		{Origins: []string{"*"}, Credentials: true},
 		{},
@@ -307,6 +319,7 @@ func (copying) ServeHTTP(w http.ResponseWriter, _ *http.Request) error {
 }
 
 func TestHeadersFinalWithReadFromAndFlush(t *testing.T) {
+	t.Parallel()
 	h := browserApp(t)
 	r := httptest.NewRequest(http.MethodGet, "/api/v1/jobs/1", nil)
 	r.Header.Set("Origin", "https://app.example.com")

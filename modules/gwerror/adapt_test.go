@@ -12,6 +12,7 @@ import (
 func TestAdaptGolden(t *testing.T) { adapttest.Golden(t, "testdata") }
 
 func TestAdaptErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, global, want string }{
 		{"unknown type", "gateway_responses {\n UNAUTHORISED {\n  status 401\n }\n}", `unknown response type "UNAUTHORISED"; use request_id_header or one of ACCESS_DENIED, BAD_REQUEST_BODY`},
 		{"bad status", "gateway_responses {\n THROTTLED {\n  status soon\n }\n}", "THROTTLED status: status takes one status code, e.g. status 429"},

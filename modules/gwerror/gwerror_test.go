@@ -46,6 +46,7 @@ func newApp(t *testing.T, a *App) *App {
 
 // TestDefaultsAreAWS pins the built-in bodies and statuses to API Gateway's.
 func TestDefaultsAreAWS(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		typ    Type
 		status int
@@ -79,6 +80,7 @@ func TestDefaultsAreAWS(t *testing.T) {
 }
 
 func TestRequestIDIsCaddysUUID(t *testing.T) {
+	t.Parallel()
 	r, w := caddyRequest(http.MethodGet)
 	(*Writer)(nil).Write(w, r, Response{Type: Unauthorized})
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
@@ -93,6 +95,7 @@ func TestRequestIDIsCaddysUUID(t *testing.T) {
 }
 
 func TestResponseOverrides(t *testing.T) {
+	t.Parallel()
 	r, w := caddyRequest(http.MethodGet)
 	(*Writer)(nil).Write(w, r, Response{Type: UpstreamError, Status: 422, Header: http.Header{"Retry-After": {"5"}}})
 	if w.Code != 422 || strings.TrimSpace(w.Body.String()) != `{"message":"Unprocessable Entity"}` || w.Header().Get("Retry-After") != "5" {
@@ -106,6 +109,7 @@ func TestResponseOverrides(t *testing.T) {
 }
 
 func TestRestyle(t *testing.T) {
+	t.Parallel()
 	app := newApp(t, &App{Responses: map[Type]*ResponseStyle{
 		Unauthorized: {
 			Body:    `{"error":"unauthorized","message":"{message}","request_id":"{request_id}","path":"{http.request.uri.path}","agent":"{http.request.header.User-Agent}"}`,
@@ -153,6 +157,7 @@ func TestRestyle(t *testing.T) {
 }
 
 func TestHeaderValuesCannotSplit(t *testing.T) {
+	t.Parallel()
 	app := newApp(t, &App{Responses: map[Type]*ResponseStyle{
 		Unauthorized: {Headers: http.Header{"X-Agent": {"{http.request.header.X-Evil}"}}},
 	}})
@@ -168,6 +173,7 @@ func TestHeaderValuesCannotSplit(t *testing.T) {
 }
 
 func TestRequestIDHeaderName(t *testing.T) {
+	t.Parallel()
 	app := newApp(t, &App{RequestIDHeader: "X-Amzn-RequestId"})
 	r, w := caddyRequest(http.MethodGet)
 	(&Writer{app: app}).Write(w, r, Response{Type: Throttled})
@@ -183,6 +189,7 @@ func TestRequestIDHeaderName(t *testing.T) {
 }
 
 func TestOutsideCaddy(t *testing.T) {
+	t.Parallel()
 	w := httptest.NewRecorder()
 	(*Writer)(nil).Write(w, httptest.NewRequest(http.MethodGet, "/", nil), Response{Type: Unauthorized})
 	if w.Code != 401 || w.Header().Get("X-Request-Id") != "" {
@@ -196,6 +203,7 @@ func TestOutsideCaddy(t *testing.T) {
 }
 
 func TestTemplateCompile(t *testing.T) {
+	t.Parallel()
 	tpl := compileTemplate(`{"a":"{message}","b":{status},"c":"{nope","d":"{}","e":"{x y}"}`)
 	v := &vars{resp: Response{Type: Throttled}}
 	if got := tpl.render(v, jsonEscape); got != `{"a":"Too Many Requests","b":429,"c":"{nope","d":"{}","e":"{x y}"}` {
@@ -204,6 +212,7 @@ func TestTemplateCompile(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	bad := []*App{
 		{Responses: map[Type]*ResponseStyle{"NOPE": {}}},
 		{Responses: map[Type]*ResponseStyle{Throttled: {Status: 1000}}},

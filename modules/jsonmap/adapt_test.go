@@ -12,6 +12,7 @@ import (
 func TestAdaptGolden(t *testing.T) { adapttest.Golden(t, "testdata") }
 
 func TestAdaptErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, block, want string }{
 		{"empty", `json_map`, "nothing to do; add a request"},
 		{"argument", `json_map /x foo`, "takes no arguments besides a matcher"},

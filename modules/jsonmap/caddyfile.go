@@ -17,10 +17,10 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("json_map", httpcaddyfile.After, "request_header")
 }
 
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	m := new(Handler)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
+func parseCaddyfile(helper httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	h := new(Handler)
+	err := h.UnmarshalCaddyfile(helper.Dispenser)
+	return h, err
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
@@ -31,7 +31,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    max_body <size>
 //	    max_response_body <size>
 //	}
-func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
 	if d.NextArg() {
 		return d.Errf("json_map takes no arguments besides a matcher; put the operations in a request { ... } or response { ... } block")
@@ -48,9 +48,9 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			if which == "request" {
-				m.Request = append(m.Request, ops...)
+				h.Request = append(h.Request, ops...)
 			} else {
-				m.Response = append(m.Response, ops...)
+				h.Response = append(h.Response, ops...)
 			}
 		case "max_body", "max_response_body":
 			arg, err := b.One(which + " 1MiB")
@@ -62,15 +62,15 @@ func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("json_map %s: invalid size %q; write e.g. %s 1MiB or %s 512KB", which, arg, which, which)
 			}
 			if which == "max_body" {
-				m.MaxBody = int64(size)
+				h.MaxBody = int64(size)
 			} else {
-				m.MaxResponseBody = int64(size)
+				h.MaxResponseBody = int64(size)
 			}
 		default:
 			return b.Unknown("request", "response", "max_body", "max_response_body")
 		}
 	}
-	if len(m.Request) == 0 && len(m.Response) == 0 {
+	if len(h.Request) == 0 && len(h.Response) == 0 {
 		return d.Err("json_map: nothing to do; add a request { ... } or response { ... } block with operations such as rename image_url image_s3_url")
 	}
 	return nil

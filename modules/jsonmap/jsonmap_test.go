@@ -102,6 +102,7 @@ func assertJSON(t *testing.T, got []byte, want string) {
 }
 
 func TestMultiTalkTemplate(t *testing.T) {
+	t.Parallel()
 	h := newHandler(t, &Handler{Request: multiTalk})
 	cases := []struct{ name, in, want string }{
 		{"all fields",
@@ -137,6 +138,7 @@ func TestMultiTalkTemplate(t *testing.T) {
 }
 
 func TestOperations(t *testing.T) {
+	t.Parallel()
 	ops := []Operation{
 		{Op: OpSet, Path: "options.resolution", Value: json.RawMessage(`"480p"`)},
 		{Op: OpSet, Path: "meta", Value: json.RawMessage(`{"source":"gateway"}`)},
@@ -162,6 +164,7 @@ func TestOperations(t *testing.T) {
 }
 
 func TestRequestErrors(t *testing.T) {
+	t.Parallel()
 	h := newHandler(t, &Handler{Request: multiTalk, MaxBody: 64})
 	cases := []struct {
 		name, body, msg string
@@ -210,6 +213,7 @@ func (c copyingUpstream) ServeHTTP(w http.ResponseWriter, _ *http.Request) error
 }
 
 func TestResponseWrittenWithReadFrom(t *testing.T) {
+	t.Parallel()
 	h := newHandler(t, &Handler{Response: []Operation{{Op: OpMove, From: "job_id", Path: "id"}}})
 	r, w := newRequest(http.MethodGet, "")
 	if err := h.ServeHTTP(w, r, copyingUpstream{`{"job_id":"j"}`}); err != nil {
@@ -221,6 +225,7 @@ func TestResponseWrittenWithReadFrom(t *testing.T) {
 }
 
 func TestChunkedTooLarge(t *testing.T) {
+	t.Parallel()
 	h := newHandler(t, &Handler{Request: multiTalk, MaxBody: 64})
 	r, w := newRequest(http.MethodPost, `{"prompt":"`+strings.Repeat("x", 200)+`"}`)
 	r.ContentLength = -1 // unknown length, as with chunked uploads
@@ -233,6 +238,7 @@ func TestChunkedTooLarge(t *testing.T) {
 }
 
 func TestRequestsWithoutBodyPassThrough(t *testing.T) {
+	t.Parallel()
 	h := newHandler(t, &Handler{Request: multiTalk})
 	for _, method := range []string{http.MethodGet, http.MethodDelete, http.MethodPost} {
 		up := &upstream{}
@@ -245,6 +251,7 @@ func TestRequestsWithoutBodyPassThrough(t *testing.T) {
 }
 
 func TestResponseMapping(t *testing.T) {
+	t.Parallel()
 	resp := []Operation{
 		{Op: OpMove, From: "job_id", Path: "id"},
 		{Op: OpDrop, Path: "metadata"},
@@ -291,6 +298,7 @@ func TestResponseMapping(t *testing.T) {
 }
 
 func TestLargeResponsePassesThroughUnmapped(t *testing.T) {
+	t.Parallel()
 	h := newHandler(t, &Handler{Response: []Operation{{Op: OpDrop, Path: "a"}}, MaxResponseBody: 16})
 	body := `{"a":1,"b":"` + strings.Repeat("x", 100) + `"}`
 	r, w := newRequest(http.MethodGet, "")
@@ -320,6 +328,7 @@ func (s streamingUpstream) ServeHTTP(w http.ResponseWriter, _ *http.Request) err
 }
 
 func TestStreamedResponseFlowsThrough(t *testing.T) {
+	t.Parallel()
 	h := newHandler(t, &Handler{Response: []Operation{{Op: OpDrop, Path: "a"}}})
 	r, w := newRequest(http.MethodGet, "")
 	if err := h.ServeHTTP(w, r, streamingUpstream{t}); err != nil {
@@ -331,6 +340,7 @@ func TestStreamedResponseFlowsThrough(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	if err := (&Handler{}).Validate(); err == nil || !strings.Contains(err.Error(), "nothing to do") {
 		t.Fatalf("empty handler: %v", err)
 	}
@@ -351,6 +361,7 @@ func (brokenUpstream) ServeHTTP(w http.ResponseWriter, _ *http.Request) error {
 }
 
 func TestFailedUpstreamLeavesTheResponseToCaddy(t *testing.T) {
+	t.Parallel()
 	h := newHandler(t, &Handler{Response: []Operation{{Op: OpMove, From: "job_id", Path: "id"}}})
 	r, w := newRequest(http.MethodGet, "")
 	if err := h.ServeHTTP(w, r, brokenUpstream{}); err == nil {

@@ -11,17 +11,17 @@ import (
 )
 
 func TestCacheNeverOutlivesExp(t *testing.T) {
-	clock := &fakeClock{t: time.Now()}
-	h := provision(t, &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}, now: clock.now})
+	clock := testkit.NewClock(time.Now())
+	h := provision(t, &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}, now: clock.Now})
 	c := testkit.StandardClaims("alice", "", "")
-	c["exp"] = clock.t.Add(time.Minute).Unix()
+	c["exp"] = clock.Now().Add(time.Minute).Unix()
 	tok := testkit.SignHS256(t, testSecret, c)
 	wantOK(t, serve(t, h, bearer(tok)))
 	if h.cache.len() != 1 {
 		t.Fatalf("cache holds %d entries, want 1", h.cache.len())
 	}
 	wantOK(t, serve(t, h, bearer(tok))) // a hit
-	clock.t = clock.t.Add(time.Minute)
+	clock.Advance(time.Minute)
 	wantUnauthorized(t, serve(t, h, bearer(tok)), "expired")
 	if h.cache.len() != 0 {
 		t.Errorf("the expired entry is still cached")
@@ -45,19 +45,19 @@ func TestCacheHitSkipsVerificationButNotScopes(t *testing.T) {
 }
 
 func TestCacheIsBounded(t *testing.T) {
-	clock := &fakeClock{t: time.Now()}
-	cache := newTokenCache(100, clock.now)
+	clock := testkit.NewClock(time.Now())
+	cache := newTokenCache(100, clock.Now)
 	src := &staticSource{}
 	for i := range 1000 {
 		key := sha256.Sum256([]byte(fmt.Sprint(i)))
-		cache.put(key, &identity{expires: clock.t.Add(time.Duration(i+1) * time.Second), source: src})
+		cache.put(key, &identity{expires: clock.Now().Add(time.Duration(i+1) * time.Second), source: src})
 		if cache.len() > 100 {
 			t.Fatalf("cache grew to %d entries, bound 100", cache.len())
 		}
 	}
 	// Expired entries make room before live ones are evicted.
-	clock.t = clock.t.Add(2000 * time.Second)
-	cache.put(sha256.Sum256([]byte("new")), &identity{expires: clock.t.Add(time.Hour), source: src})
+	clock.Advance(2000 * time.Second)
+	cache.put(sha256.Sum256([]byte("new")), &identity{expires: clock.Now().Add(time.Hour), source: src})
 	if cache.len() > 100 {
 		t.Errorf("len %d", cache.len())
 	}

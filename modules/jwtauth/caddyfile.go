@@ -152,8 +152,19 @@ func (h *Handler) unmarshalSource(b *directive.Block) error {
 	src.Algorithms = d.RemainingArgs()
 	block := directive.Open(d, "jwt_auth "+kind)
 	for block.Next() {
+		if block.Setting() == "client_id_audience" {
+			v, err := block.One("client_id_audience off")
+			if err != nil {
+				return err
+			}
+			if v != "on" && v != "off" {
+				return block.Errf("write client_id_audience on or client_id_audience off")
+			}
+			src.DisableClientIDAudience = v == "off"
+			continue
+		}
 		if kind != "jwks" && kind != "oidc" {
-			return d.Errf("jwt_auth %s takes no block; refresh, min_refetch and timeout apply to jwks and oidc", kind)
+			return d.Errf("jwt_auth %s takes no block but client_id_audience; refresh, min_refetch and timeout apply to jwks and oidc", kind)
 		}
 		var err error
 		switch block.Setting() {
@@ -166,7 +177,7 @@ func (h *Handler) unmarshalSource(b *directive.Block) error {
 		case "timeout":
 			src.Timeout, err = block.Duration("timeout 10s")
 		default:
-			return block.Unknown("refresh", "min_refetch", "timeout", "issuer (jwks only)")
+			return block.Unknown("refresh", "min_refetch", "timeout", "issuer (jwks only)", "client_id_audience")
 		}
 		if err != nil {
 			return err

@@ -51,6 +51,10 @@ come from your identity provider.`,
 				if err != nil {
 					return err
 				}
+				if usesDevelopmentSecret(opts, os.Getenv, os.ReadFile) {
+					fmt.Fprintln(cmd.ErrOrStderr(), "jwt-token: signed with gpugate's published development secret: "+
+						"the token works only on a gateway that listens on loopback (the quickstart); never use this secret elsewhere")
+				}
 				_, err = fmt.Fprintln(cmd.OutOrStdout(), token)
 				return err
 			}
@@ -65,6 +69,15 @@ type devTokenOptions struct {
 	alg                   string
 	ttl                   time.Duration
 	claims                []string
+}
+
+// usesDevelopmentSecret reports whether o signs with DevelopmentSecret.
+func usesDevelopmentSecret(o devTokenOptions, getenv func(string) string, readFile func(string) ([]byte, error)) bool {
+	if o.secretFile != "" {
+		b, err := readFile(o.secretFile)
+		return err == nil && strings.TrimSpace(string(b)) == DevelopmentSecret
+	}
+	return strings.TrimSpace(getenv(o.secretEnv)) == DevelopmentSecret
 }
 
 // issueDevToken signs a development token; the environment, file reader

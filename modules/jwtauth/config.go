@@ -51,6 +51,11 @@ type SourceConfig struct {
 	// keys may carry, so that with several issuers one IdP's keys cannot
 	// vouch for another's tokens. (oidc sources are bound to their issuer.)
 	Issuer string `json:"issuer,omitempty"`
+	// DisableClientIDAudience stops tokens without aud from meeting the
+	// audience rule with their client_id. By default they may, as with AWS
+	// API Gateway's JWT authorizer: Cognito access tokens carry client_id
+	// and no aud.
+	DisableClientIDAudience bool `json:"disable_client_id_audience,omitempty"`
 }
 
 // kind names the source's directive.

@@ -30,11 +30,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// fakeClock is a settable clock for exp/nbf/iat and cache tests.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) now() time.Time { return c.t }
-
 // provision provisions h in a fresh caddy.Context and cleans it up when
 // the test ends.
 func provision(t testing.TB, h *Handler) *Handler {

@@ -20,7 +20,10 @@ type remoteSource struct {
 	algorithms []string
 	// boundIssuer is the jwks block's issuer ("" = not bound).
 	boundIssuer string
+	noClientID  bool
 }
+
+func (s *remoteSource) clientIDAudience() bool { return !s.noClientID }
 
 func (s *remoteSource) allows(alg string) bool { return slices.Contains(s.algorithms, alg) }
 

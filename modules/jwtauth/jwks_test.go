@@ -14,29 +14,24 @@ import (
 
 // jwksHandler verifies against srv's JWKS with a fast refetch bound.
 func jwksHandler(t testing.TB, srv *testkit.JWKSServer, tweak func(s *SourceConfig)) *Handler {
+	return jwksHandlerAt(t, srv, time.Now, tweak)
+}
+
+// jwksHandlerAt is jwksHandler with the handler's (and its key set's)
+// clock.
+func jwksHandlerAt(t testing.TB, srv *testkit.JWKSServer, now func() time.Time, tweak func(s *SourceConfig)) *Handler {
 	src := SourceConfig{JWKS: srv.JWKSURL(), Refresh: caddyDuration(time.Hour), MinRefetch: caddyDuration(200 * time.Millisecond), Timeout: caddyDuration(2 * time.Second)}
 	if tweak != nil {
 		tweak(&src)
 	}
-	return provision(t, &Handler{Sources: []SourceConfig{src}})
-}
-
-// eventually polls cond for up to 5 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return provision(t, &Handler{Sources: []SourceConfig{src}, now: now})
 }
 
 func TestJWKSKeysAndRotation(t *testing.T) {
 	k1, k2 := testkit.RSAKey(t), testkit.ECKey(t)
 	srv := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: k1, Alg: "RS256", Use: "sig"})
-	h := jwksHandler(t, srv, nil)
+	clock := testkit.NewClock(time.Now())
+	h := jwksHandlerAt(t, srv, clock.Now, nil)
 	claims := testkit.StandardClaims("alice", "", "")
 	if srv.Fetches() != 1 {
 		t.Fatalf("fetches after provision = %d, want 1 (the initial fetch)", srv.Fetches())
@@ -45,7 +40,7 @@ func TestJWKSKeysAndRotation(t *testing.T) {
 
 	// The IdP rotates to k2 and drops k1: a k2 token triggers one refetch.
 	srv.SetKeys(t, testkit.JWK{KID: "k2", Key: k2})
-	time.Sleep(250 * time.Millisecond) // past min_refetch
+	clock.Advance(250 * time.Millisecond) // past min_refetch
 	wantOK(t, serve(t, h, bearer(testkit.Sign(t, jwt.SigningMethodES256, k2, "k2", claims))))
 	if srv.Fetches() != 2 {
 		t.Errorf("fetches = %d, want 2", srv.Fetches())
@@ -58,7 +53,6 @@ func TestJWKSUnknownKIDRefetchIsRateBounded(t *testing.T) {
 	key := testkit.RSAKey(t)
 	srv := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: key})
 	h := jwksHandler(t, srv, func(s *SourceConfig) { s.MinRefetch = caddyDuration(time.Hour) })
-	time.Sleep(10 * time.Millisecond)
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Add(1)
@@ -80,11 +74,12 @@ func TestJWKSUnknownKIDRefetchIsRateBounded(t *testing.T) {
 func TestJWKSUnknownKIDRefetchCoalesced(t *testing.T) {
 	key := testkit.RSAKey(t)
 	srv := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: key})
-	h := jwksHandler(t, srv, nil)
+	clock := testkit.NewClock(time.Now())
+	h := jwksHandlerAt(t, srv, clock.Now, nil)
 	newKey := testkit.RSAKey(t)
 	srv.AddKey(t, testkit.JWK{KID: "k2", Key: newKey})
 	srv.SetDelay(100 * time.Millisecond)
-	time.Sleep(250 * time.Millisecond)
+	clock.Advance(250 * time.Millisecond) // past min_refetch
 	tok := testkit.Sign(t, jwt.SigningMethodRS256, newKey, "k2", testkit.StandardClaims("alice", "", ""))
 	var wg sync.WaitGroup
 	for range 20 {
@@ -115,18 +110,18 @@ func TestJWKSKeepsLastGoodKeysWhileIdPIsDown(t *testing.T) {
 
 	srv.Down()
 	before := srv.Fetches()
-	eventually(t, "failed background refreshes", func() bool { return srv.Fetches() >= before+3 })
+	testkit.Eventually(t, 5*time.Second, "failed background refreshes", func() bool { return srv.Fetches() >= before+3 })
 	wantOK(t, serve(t, h, bearer(tok)))
 
 	// Garbage and key-less sets are not installed either.
 	srv.Up()
 	srv.SetRaw(`{"keys":[]}`)
 	before = srv.Fetches()
-	eventually(t, "refresh of an empty set", func() bool { return srv.Fetches() >= before+2 })
+	testkit.Eventually(t, 5*time.Second, "refresh of an empty set", func() bool { return srv.Fetches() >= before+2 })
 	wantOK(t, serve(t, h, bearer(tok)))
 	srv.SetRaw(`<html>oops</html>`)
 	before = srv.Fetches()
-	eventually(t, "refresh of garbage", func() bool { return srv.Fetches() >= before+2 })
+	testkit.Eventually(t, 5*time.Second, "refresh of garbage", func() bool { return srv.Fetches() >= before+2 })
 	wantOK(t, serve(t, h, bearer(tok)))
 }
 
@@ -145,7 +140,7 @@ func TestJWKSDownAtStartDoesNotBlockAndRecovers(t *testing.T) {
 	tok := testkit.Sign(t, jwt.SigningMethodRS256, key, "k1", testkit.StandardClaims("alice", "", ""))
 	wantUnauthorized(t, serve(t, h, bearer(tok)), "no key is known")
 	srv.SetDelay(0)
-	eventually(t, "keys after the IdP recovered", func() bool {
+	testkit.Eventually(t, 5*time.Second, "keys after the IdP recovered", func() bool {
 		return serve(t, h, bearer(tok)).resp.StatusCode == http.StatusOK
 	})
 }

@@ -144,6 +144,9 @@ func (h *Handler) provisionSource(ctx caddy.Context, cfg SourceConfig) (keySourc
 		if err != nil {
 			return nil, err
 		}
+		if err := checkDevelopmentSecret(ctx, secret); err != nil {
+			return nil, err
+		}
 		algs := cfg.Algorithms
 		if len(algs) == 0 {
 			algs = []string{"HS256"}
@@ -153,7 +156,7 @@ func (h *Handler) provisionSource(ctx caddy.Context, cfg SourceConfig) (keySourc
 				return nil, fmt.Errorf("jwt_auth secret: the secret is %d bytes, %s needs at least %d (RFC 7518 3.2); generate one with `openssl rand -base64 48`", len(secret), alg, need)
 			}
 		}
-		return &staticSource{algorithms: algs, key: []byte(secret)}, nil
+		return &staticSource{algorithms: algs, key: []byte(secret), noClientID: cfg.DisableClientIDAudience}, nil
 	case "public_key":
 		path, err := caddy.NewReplacer().ReplaceOrErr(cfg.PublicKey, true, true)
 		if err != nil {
@@ -173,7 +176,7 @@ func (h *Handler) provisionSource(ctx caddy.Context, cfg SourceConfig) (keySourc
 				return nil, fmt.Errorf("jwt_auth public_key %s: algorithm %s does not fit the key; %s", path, alg, familyHint([]keyFamily{fam}))
 			}
 		}
-		return &staticSource{algorithms: algs, key: key}, nil
+		return &staticSource{algorithms: algs, key: key, noClientID: cfg.DisableClientIDAudience}, nil
 	default:
 		return h.provisionRemote(ctx, cfg)
 	}
@@ -205,7 +208,7 @@ func (h *Handler) provisionRemote(ctx caddy.Context, cfg SourceConfig) (keySourc
 	if len(algs) == 0 {
 		algs = asymmetricAlgorithms
 	}
-	return &remoteSource{set: set, algorithms: algs, boundIssuer: cfg.Issuer}, nil
+	return &remoteSource{set: set, algorithms: algs, boundIssuer: cfg.Issuer, noClientID: cfg.DisableClientIDAudience}, nil
 }
 
 // maxFetchRedirects bounds redirects of JWKS and discovery fetches.

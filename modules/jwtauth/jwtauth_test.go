@@ -113,8 +113,8 @@ func TestMissingToken(t *testing.T) {
 }
 
 func TestTimeClaims(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
-	now := clock.t
+	clock := testkit.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	now := clock.Now()
 	tokenWith := func(iat, nbf, exp time.Time) string {
 		c := testkit.Claims{"sub": "alice", "iat": iat.Unix(), "nbf": nbf.Unix()}
 		if !exp.IsZero() {
@@ -122,8 +122,8 @@ func TestTimeClaims(t *testing.T) {
 		}
 		return testkit.SignHS256(t, testSecret, c)
 	}
-	strict := provision(t, &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}, now: clock.now})
-	lenient := provision(t, &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}, Leeway: caddyDuration(time.Minute), now: clock.now})
+	strict := provision(t, &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}, now: clock.Now})
+	lenient := provision(t, &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}, Leeway: caddyDuration(time.Minute), now: clock.Now})
 	cases := []struct {
 		name        string
 		token       string

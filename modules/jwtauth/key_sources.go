@@ -20,6 +20,10 @@ type keySource interface {
 	// issuer, when not empty, is the only iss a token verified with this
 	// source may carry (OIDC discovery binds keys to their issuer).
 	issuer() string
+	// clientIDAudience reports whether a token without aud may meet the
+	// audience rule with its client_id (AWS API Gateway's JWT authorizer
+	// does so for Cognito access tokens).
+	clientIDAudience() bool
 }
 
 // staticSource is an HMAC secret or a PEM public key. The kid of a token
@@ -27,6 +31,7 @@ type keySource interface {
 type staticSource struct {
 	algorithms []string
 	key        any
+	noClientID bool
 }
 
 func (s *staticSource) allows(alg string) bool { return slices.Contains(s.algorithms, alg) }
@@ -44,5 +49,6 @@ func (s *staticSource) appendKeys(_ context.Context, _, alg string, dst []any) [
 	return dst
 }
 
-func (s *staticSource) generation() uint64 { return 0 }
-func (s *staticSource) issuer() string     { return "" }
+func (s *staticSource) generation() uint64     { return 0 }
+func (s *staticSource) issuer() string         { return "" }
+func (s *staticSource) clientIDAudience() bool { return !s.noClientID }

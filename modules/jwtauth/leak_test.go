@@ -2,7 +2,6 @@ package jwtauth
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
 	"time"
 
@@ -10,44 +9,11 @@ import (
 	"github.com/gpugate/gpugate/tests/testkit"
 )
 
-// settledGoroutines waits until the goroutine count is at most want and
-// returns the last count seen.
-func settledGoroutines(want int) int {
-	n := runtime.NumGoroutine()
-	for deadline := time.Now().Add(10 * time.Second); n > want && time.Now().Before(deadline); n = runtime.NumGoroutine() {
-		time.Sleep(20 * time.Millisecond)
-	}
-	return n
-}
-
-// stableGoroutines returns the goroutine count once it has stopped
-// changing (the same for 300 ms), so that a baseline does not include
-// goroutines that are still exiting, nor miss ones still starting. After
-// 10 s it gives up and returns the lowest count seen.
-func stableGoroutines() int {
-	const quiet = 300 * time.Millisecond
-	n := runtime.NumGoroutine()
-	low, since := n, time.Now()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(20 * time.Millisecond)
-		m := runtime.NumGoroutine()
-		low = min(low, m)
-		if m != n {
-			n, since = m, time.Now()
-			continue
-		}
-		if time.Since(since) >= quiet {
-			return n
-		}
-	}
-	return low
-}
-
 // TestNoGoroutineSurvivesCleanup provisions and cleans up handlers with
 // JWKS and OIDC sources many times, as reloads do.
 func TestNoGoroutineSurvivesCleanup(t *testing.T) {
 	idp := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: testkit.RSAKey(t)})
-	baseline := stableGoroutines()
+	before := testkit.SnapshotGoroutines()
 	for i := range 20 {
 		h := &Handler{Sources: []SourceConfig{
 			{JWKS: idp.JWKSURL(), Refresh: caddyDuration(time.Duration(i+1) * time.Minute)},
@@ -57,10 +23,7 @@ func TestNoGoroutineSurvivesCleanup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := settledGoroutines(baseline); n > baseline {
-		buf := make([]byte, 1<<16)
-		t.Fatalf("%d goroutines after 20 provision/cleanup cycles, baseline %d:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
-	}
+	before.NoLeaks(t)
 }
 
 // TestNoGoroutineSurvivesReload loads a config, reloads it with other JWKS
@@ -80,7 +43,7 @@ func TestNoGoroutineSurvivesReload(t *testing.T) {
 	if err := caddy.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	baseline := stableGoroutines() // after the stopped servers' goroutines exit
+	before := testkit.SnapshotGoroutines()
 	for _, refresh := range []string{"1h", "2h", "3h", "3h"} {
 		if err := caddy.Load(config(refresh), true); err != nil {
 			t.Fatal(err)
@@ -89,10 +52,7 @@ func TestNoGoroutineSurvivesReload(t *testing.T) {
 	if err := caddy.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	if n := settledGoroutines(baseline); n > baseline {
-		buf := make([]byte, 1<<16)
-		t.Fatalf("%d goroutines after reloads and stop, baseline %d:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
-	}
+	before.NoLeaks(t)
 	remoteKeySets.Range(func(key, _ any) bool {
 		t.Errorf("key set %v still in the pool after stop", key)
 		return true
@@ -104,7 +64,7 @@ func TestNoGoroutineSurvivesReload(t *testing.T) {
 func TestCleanupCancelsFetchInFlight(t *testing.T) {
 	idp := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: testkit.RSAKey(t)})
 	idp.SetDelay(time.Minute)
-	baseline := stableGoroutines()
+	before := testkit.SnapshotGoroutines()
 	h := &Handler{Sources: []SourceConfig{{JWKS: idp.JWKSURL(), Timeout: caddyDuration(30 * time.Second)}}}
 	start := time.Now()
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: t.Context()})
@@ -120,7 +80,5 @@ func TestCleanupCancelsFetchInFlight(t *testing.T) {
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("cleanup took %v; the fetch in flight must be cancelled", took)
 	}
-	if n := settledGoroutines(baseline); n > baseline {
-		t.Errorf("%d goroutines after cleanup, baseline %d", n, baseline)
-	}
+	before.NoLeaks(t)
 }

@@ -86,7 +86,7 @@ func TestBackgroundRefreshRevokesRemovedKey(t *testing.T) {
 	old := testkit.Sign(t, jwt.SigningMethodRS256, k1, "k1", testkit.StandardClaims("alice", "", ""))
 	wantOK(t, serve(t, h, bearer(old))) // now cached
 	srv.SetKeys(t, testkit.JWK{KID: "k2", Key: k2})
-	eventually(t, "the refresh to drop k1", func() bool {
+	testkit.Eventually(t, 5*time.Second, "the refresh to drop k1", func() bool {
 		return serve(t, h, bearer(old)).resp.StatusCode == http.StatusUnauthorized
 	})
 	wantOK(t, serve(t, h, bearer(testkit.Sign(t, jwt.SigningMethodRS256, k2, "k2", testkit.StandardClaims("alice", "", "")))))

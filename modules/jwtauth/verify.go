@@ -64,6 +64,9 @@ func (v *verifier) verify(ctx context.Context, token string) (*identity, *reject
 	if len(token) > maxTokenBytes {
 		return nil, reject("the token is too large")
 	}
+	if !validJSONText(token) {
+		return nil, reject("the token is malformed")
+	}
 	claims := jwt.MapClaims{}
 	tok, _, err := v.parser.ParseUnverified(token, claims)
 	if err != nil {
@@ -130,6 +133,9 @@ func (v *verifier) checkSignature(ctx context.Context, tok *jwt.Token, raw, kid,
 
 // checkClaims applies the time, issuer, audience and required-claim rules.
 func (v *verifier) checkClaims(claims jwt.MapClaims, source keySource) *rejection {
+	if rej := checkRegisteredClaimTypes(claims); rej != nil {
+		return rej
+	}
 	if err := v.validator.Validate(claims); err != nil {
 		switch {
 		case errors.Is(err, jwt.ErrTokenExpired):
@@ -151,7 +157,7 @@ func (v *verifier) checkClaims(claims jwt.MapClaims, source keySource) *rejectio
 	if len(v.issuers) > 0 && !slices.Contains(v.issuers, iss) {
 		return reject("the token issuer is not accepted")
 	}
-	if len(v.audiences) > 0 && !audienceMatches(claims, v.audiences) {
+	if len(v.audiences) > 0 && !audienceMatches(claims, v.audiences, source.clientIDAudience()) {
 		return reject("the token audience is not accepted")
 	}
 	for _, name := range v.requireClaims {
@@ -164,9 +170,13 @@ func (v *verifier) checkClaims(claims jwt.MapClaims, source keySource) *rejectio
 
 // audienceMatches reports whether aud (a string or an array) names one of
 // the accepted audiences. As in AWS API Gateway's JWT authorizer, a token
-// without aud is matched on client_id (Cognito access tokens carry no aud).
-func audienceMatches(claims jwt.MapClaims, accepted []string) bool {
+// without aud is matched on client_id when clientID is set (Cognito access
+// tokens carry no aud; a source can switch this off).
+func audienceMatches(claims jwt.MapClaims, accepted []string, clientID bool) bool {
 	if _, hasAud := claims["aud"]; !hasAud {
+		if !clientID {
+			return false
+		}
 		clientID, _ := claims["client_id"].(string)
 		return clientID != "" && slices.Contains(accepted, clientID)
 	}

@@ -16,10 +16,10 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("modal", httpcaddyfile.Before, "reverse_proxy")
 }
 
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	m := new(Handler)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
+func parseCaddyfile(helper httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	h := new(Handler)
+	err := h.UnmarshalCaddyfile(helper.Dispenser)
+	return h, err
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
@@ -40,41 +40,41 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    max_body       <size>
 //	    tls_ca         <pem file>
 //	}
-func (m *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // directive name
 	if d.NextArg() {
-		m.URL = d.Val()
+		h.URL = d.Val()
 		if d.NextArg() {
 			return d.Errf("modal: one url after the directive name; put everything else in the block")
 		}
 	}
 	b := directive.Open(d, "modal").Repeatable("strip_headers")
 	for b.Next() {
-		if err := m.unmarshalSetting(b); err != nil {
+		if err := h.unmarshalSetting(b); err != nil {
 			return err
 		}
 	}
-	return m.checkCaddyfile(b)
+	return h.checkCaddyfile(b)
 }
 
 // unmarshalSetting parses one setting of the block.
-func (m *Handler) unmarshalSetting(b *directive.Block) error {
+func (h *Handler) unmarshalSetting(b *directive.Block) error {
 	var err error
 	switch b.Setting() {
 	case "url":
-		if m.URL != "" && b.Seen("url") == 1 {
+		if h.URL != "" && b.Seen("url") == 1 {
 			return b.Errf("the url is already given after the directive name; keep one")
 		}
-		m.URL, err = b.One("url https://<workspace>--<label>.modal.run")
+		h.URL, err = b.One("url https://<workspace>--<label>.modal.run")
 	case "workspace":
-		m.Workspace, err = b.One("workspace <workspace name>")
+		h.Workspace, err = b.One("workspace <workspace name>")
 	case "label":
-		m.Label, err = b.One("label multitalk-api-fastapi-app")
+		h.Label, err = b.One("label multitalk-api-fastapi-app")
 	case "dev":
 		err = b.Flag()
-		m.Dev = true
+		h.Dev = true
 	case "bearer":
-		m.Bearer, err = b.Secret("bearer {env.NAME}")
+		h.Bearer, err = b.Secret("bearer {env.NAME}")
 	case "proxy_auth":
 		var args []string
 		if args, err = b.Args(2, "proxy_auth {env.MODAL_KEY} {env.MODAL_SECRET}"); err != nil {
@@ -85,25 +85,25 @@ func (m *Handler) unmarshalSetting(b *directive.Block) error {
 				return b.Wrap(err)
 			}
 		}
-		m.ProxyAuthKey, m.ProxyAuthSecret = args[0], args[1]
+		h.ProxyAuthKey, h.ProxyAuthSecret = args[0], args[1]
 	case "strip_headers":
 		var names []string
 		names, err = b.Many("strip_headers X-Client-Token")
-		m.StripHeaders = append(m.StripHeaders, names...)
+		h.StripHeaders = append(h.StripHeaders, names...)
 	case "strip_prefix":
-		m.PathPrefix, err = b.One("strip_prefix /api")
+		h.PathPrefix, err = b.One("strip_prefix /api")
 	case "replace_prefix":
 		var args []string
 		if args, err = b.Args(2, "replace_prefix /api /api/v1"); err == nil {
-			m.PathPrefix, m.UpstreamPrefix = args[0], args[1]
+			h.PathPrefix, h.UpstreamPrefix = args[0], args[1]
 		}
 	case "follow_redirects":
-		err = m.unmarshalFollow(b)
+		err = h.unmarshalFollow(b)
 	case "pass_redirects":
 		err = b.Flag()
-		m.Redirects = RedirectsPass
+		h.Redirects = RedirectsPass
 	case "timeout":
-		m.Timeout, err = b.Duration("timeout 160s")
+		h.Timeout, err = b.Duration("timeout 160s")
 	case "max_body":
 		var v string
 		if v, err = b.One("max_body 10MB"); err != nil {
@@ -113,9 +113,9 @@ func (m *Handler) unmarshalSetting(b *directive.Block) error {
 		if perr != nil || size == 0 || size > 1<<40 {
 			return b.Errf("%q is not a size; write e.g. max_body 10MB", v)
 		}
-		m.MaxBody = int64(size)
+		h.MaxBody = int64(size)
 	case "tls_ca":
-		m.TLSCA, err = b.One("tls_ca /path/to/ca.pem")
+		h.TLSCA, err = b.One("tls_ca /path/to/ca.pem")
 	case "api_key", "key", "secret", "token", "authorization", "header_up":
 		return b.Dispenser().Errf("modal: unknown subdirective %q; the upstream's credentials are set with bearer {env.NAME} or proxy_auth {env.KEY} {env.SECRET}", b.Setting())
 	default:
@@ -126,43 +126,43 @@ func (m *Handler) unmarshalSetting(b *directive.Block) error {
 }
 
 // unmarshalFollow parses `follow_redirects [<total duration>]`.
-func (m *Handler) unmarshalFollow(b *directive.Block) error {
-	m.Redirects = RedirectsFollow
+func (h *Handler) unmarshalFollow(b *directive.Block) error {
+	h.Redirects = RedirectsFollow
 	if b.Dispenser().CountRemainingArgs() == 0 {
 		return b.Flag()
 	}
 	var err error
-	m.FollowFor, err = b.Duration("follow_redirects 30m")
+	h.FollowFor, err = b.Duration("follow_redirects 30m")
 	return err
 }
 
 // checkCaddyfile rejects combinations that do not make sense, at adapt time.
-func (m *Handler) checkCaddyfile(b *directive.Block) error {
+func (h *Handler) checkCaddyfile(b *directive.Block) error {
 	d := b.Dispenser()
 	switch {
 	case b.Seen("follow_redirects") > 0 && b.Seen("pass_redirects") > 0:
 		return d.Errf("modal: follow_redirects and pass_redirects exclude each other; keep one")
 	case b.Seen("strip_prefix") > 0 && b.Seen("replace_prefix") > 0:
 		return d.Errf("modal: strip_prefix and replace_prefix exclude each other; strip_prefix /api is replace_prefix /api /")
-	case m.URL != "" && (m.Workspace != "" || m.Label != "" || m.Dev):
+	case h.URL != "" && (h.Workspace != "" || h.Label != "" || h.Dev):
 		return d.Errf("modal: write either url or workspace + label [dev], not both")
-	case m.URL == "" && m.Workspace == "" && m.Label == "":
+	case h.URL == "" && h.Workspace == "" && h.Label == "":
 		return d.Errf("modal: no endpoint; write url https://<workspace>--<label>.modal.run, or workspace <name> and label <label>")
-	case m.URL == "" && (m.Workspace == "" || m.Label == ""):
+	case h.URL == "" && (h.Workspace == "" || h.Label == ""):
 		return d.Errf("modal: workspace and label go together; write both, e.g. workspace acme and label multitalk-api-fastapi-app")
 	}
-	if m.URL != "" && !strings.Contains(m.URL, "{") {
-		if _, _, err := parseUpstreamURL(m.URL); err != nil {
+	if h.URL != "" && !strings.Contains(h.URL, "{") {
+		if _, _, err := parseUpstreamURL(h.URL); err != nil {
 			return d.WrapErr(err)
 		}
 	}
-	for field, prefix := range map[string]string{"strip_prefix/replace_prefix": m.PathPrefix, "replace_prefix": m.UpstreamPrefix} {
+	for field, prefix := range map[string]string{"strip_prefix/replace_prefix": h.PathPrefix, "replace_prefix": h.UpstreamPrefix} {
 		if _, err := parsePrefix(field, prefix); err != nil {
 			return d.WrapErr(err)
 		}
 	}
-	if m.UpstreamPrefix == "/" {
-		m.UpstreamPrefix = ""
+	if h.UpstreamPrefix == "/" {
+		h.UpstreamPrefix = ""
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package modal
 import (
 	"bufio"
 	"encoding/json"
+	"github.com/gpugate/gpugate/tests/testkit"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -272,7 +273,8 @@ func TestMultiTalkJobThroughTheHandler(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &job); err != nil || job.JobID == "" {
 		t.Fatalf("generate answered %s (%v)", rec.Body, err)
 	}
-	time.Sleep(100 * time.Millisecond)
-	wantStatus(t, do(h, request("GET", "/api/jobs/"+job.JobID, "")), http.StatusOK, `"status":"completed"`)
+	testkit.Eventually(t, 5*time.Second, "the job to complete", func() bool {
+		return strings.Contains(do(h, request("GET", "/api/jobs/"+job.JobID, "")).Body.String(), `"status":"completed"`)
+	})
 	wantStatus(t, do(h, request("POST", "/api/generate", `{"prompt":""}`)), http.StatusUnprocessableEntity, `"detail"`)
 }

@@ -24,14 +24,25 @@ func TestUpstreamFailuresMapToGatewayErrors(t *testing.T) {
 		{"503 is a bad gateway", runpodsim.Fault{Status: 503}, 502, "Bad Gateway", ""},
 		{"reset is a bad gateway", runpodsim.Fault{Reset: true}, 502, "Bad Gateway", ""},
 		{"slow is a timeout", runpodsim.Fault{Latency: 2 * time.Second}, 504, "Endpoint request timed out", ""},
+		{"401 refuses the gateway's key", runpodsim.Fault{Status: 401}, 502, "RunPod refused the gateway's request (401 Unauthorized)", ""},
+		{"402 refuses the account", runpodsim.Fault{Status: 402}, 502, "RunPod refused the gateway's request (402 Payment Required)", ""},
+		{"403 refuses the key's scope", runpodsim.Fault{Status: 403}, 502, "RunPod refused the gateway's request (403 Forbidden)", ""},
 	}
-	for _, mode := range []string{ModePods, ModeAPI} {
+	modes := []struct {
+		mode, path string
+		endpoints  map[string]string
+	}{
+		{ModePods, "/pods", nil},
+		{ModeAPI, "/pods", nil},
+		{ModeServerless, "/jobs/echo/health", map[string]string{"echo": "ep-abc123"}},
+	}
+	for _, m := range modes {
 		for _, c := range cases {
-			t.Run(mode+"/"+c.name, func(t *testing.T) {
+			t.Run(m.mode+"/"+c.name, func(t *testing.T) {
 				sim := startSim(t)
-				h := provision(t, &Handler{Mode: mode, Timeout: caddy.Duration(300 * time.Millisecond)}, sim)
+				h := provision(t, &Handler{Mode: m.mode, Endpoints: m.endpoints, Timeout: caddy.Duration(300 * time.Millisecond)}, sim)
 				sim.InjectFault(c.fault)
-				res := serve(t, h, "", "GET", "/pods", "")
+				res := serve(t, h, "", "GET", m.path, "")
 				if res.Code != c.code || res.message(t) != c.message || res.Header.Get("Retry-After") != c.retryAfter {
 					t.Fatalf("= %d %s Retry-After %q, want %d %q %q", res.Code, res.Body, res.Header.Get("Retry-After"), c.code, c.message, c.retryAfter)
 				}

@@ -18,7 +18,7 @@ import (
 func init() {
 	httpcaddyfile.RegisterGlobalOption("usage_plans", parseGlobalOption)
 	httpcaddyfile.RegisterHandlerDirective("usage_plan", parseDirective)
-	httpcaddyfile.RegisterDirectiveOrder("usage_plan", httpcaddyfile.Before, "forward_auth")
+	httpcaddyfile.RegisterDirectiveOrder("usage_plan", httpcaddyfile.After, "forward_auth")
 }
 
 // parseGlobalOption parses the usage_plans global option:

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -44,6 +43,10 @@ type Gateway struct {
 	cmd    *exec.Cmd
 	logs   *syncBuffer
 	done   chan struct{}
+	// client is the one HTTP client of the gateway, made once it serves
+	// (its CA exists then), kept across restarts.
+	clientMu sync.Mutex
+	client   *http.Client
 }
 
 // GatewayOptions tunes StartGateway.
@@ -75,30 +78,29 @@ func StartRunScript(t testing.TB, caddyfile string, opts GatewayOptions) *Gatewa
 	if out, err := exec.Command(script, "build").CombinedOutput(); err != nil {
 		t.Fatalf("xcaddy.sh build: %v\n%s", err, out)
 	}
-	// The script runs under the test's HOME; give it this process's Go
-	// settings (go env file, caches) so that its up-to-date check sees the
-	// same toolchain settings as the build above.
-	env := goSettings(t)
-	for k, v := range opts.Env {
-		env[k] = v
-	}
-	opts.Env = env
+	// The gateway gets a HOME of its own; the script's Go commands keep the
+	// developer's Go configuration (GOFLAGS from the go env file, the module
+	// and build caches), as when a developer runs it, so the build above is
+	// the one the script finds up to date.
+	opts.Env = withGoEnv(t, opts.Env)
 	return startProcess(t, Path(t, "bin/gpugate"), caddyfile, opts, script, "run", caddyfile)
 }
 
-// goSettings returns the go env file and caches of this process's Go, which
-// live under HOME unless set.
-func goSettings(t testing.TB) map[string]string {
+// withGoEnv adds this process's Go configuration to env.
+func withGoEnv(t testing.TB, env map[string]string) map[string]string {
 	t.Helper()
-	out, err := exec.Command("go", "env", "-json", "GOENV", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
-	if err != nil {
-		t.Fatalf("go env: %v", err)
+	out := map[string]string{}
+	for _, name := range []string{"GOENV", "GOFLAGS", "GOPATH", "GOMODCACHE", "GOCACHE", "GOTOOLCHAIN"} {
+		v, err := exec.Command("go", "env", name).Output()
+		if err != nil {
+			t.Fatalf("go env %s: %v", name, err)
+		}
+		out[name] = strings.TrimSpace(string(v))
 	}
-	settings := map[string]string{}
-	if err := json.Unmarshal(out, &settings); err != nil {
-		t.Fatalf("go env -json: %v", err)
+	for k, v := range env {
+		out[k] = v
 	}
-	return settings
+	return out
 }
 
 // startProcess runs bin with caddyfile under a fresh (or the given) home,
@@ -141,6 +143,11 @@ func startProcess(t testing.TB, bin, caddyfile string, opts GatewayOptions, laun
 func (g *Gateway) Start() {
 	g.t.Helper()
 	g.logs = &syncBuffer{}
+	g.clientMu.Lock()
+	if g.client != nil {
+		g.client.CloseIdleConnections() // they went to the process that stopped
+	}
+	g.clientMu.Unlock()
 	argv := g.launch
 	if argv == nil {
 		argv = []string{g.bin, "run", "--config", g.config, "--adapter", "caddyfile"}
@@ -176,7 +183,8 @@ func (g *Gateway) waitReady() {
 			if !strings.HasPrefix(g.URL, "https://") {
 				return
 			}
-			if _, err := g.Client().Get(g.URL + "/"); err == nil {
+			if resp, err := g.newClient().Get(g.URL + "/"); err == nil {
+				resp.Body.Close()
 				return
 			}
 		}
@@ -185,9 +193,19 @@ func (g *Gateway) waitReady() {
 	g.t.Fatalf("gateway did not become ready at %s:\n%s", g.URL, g.logs.String())
 }
 
-// Client returns an HTTP client that trusts the gateway's local CA (Caddy's
-// internal issuer, used by `local_certs` in the Caddyfiles).
+// Client returns the gateway's HTTP client: it trusts the gateway's local
+// CA (Caddy's internal issuer), follows no redirects, and keeps its
+// connections, like a real client does; one per gateway.
 func (g *Gateway) Client() *http.Client {
+	g.clientMu.Lock()
+	defer g.clientMu.Unlock()
+	if g.client == nil {
+		g.client = g.newClient()
+	}
+	return g.client
+}
+
+func (g *Gateway) newClient() *http.Client {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: g.rootCAs()}, ForceAttemptHTTP2: true}
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -1,6 +1,7 @@
 package adapttest
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/caddyserver/caddy/v2"
@@ -15,7 +16,11 @@ import (
 // (say, the module's Cleanup) have run.
 func Context(t testing.TB) caddy.Context {
 	t.Helper()
+	// ProvisionContext sets process-wide defaults (certmagic's default
+	// storage, the default logger): one at a time, for parallel tests.
+	provisionMu.Lock()
 	base, err := caddy.ProvisionContext(&caddy.Config{Admin: &caddy.AdminConfig{Disabled: true}})
+	provisionMu.Unlock()
 	if err != nil {
 		t.Fatalf("adapttest: caddy context: %v", err)
 	}
@@ -23,3 +28,6 @@ func Context(t testing.TB) caddy.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// provisionMu serialises caddy.ProvisionContext (see Context).
+var provisionMu sync.Mutex

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gpugate/gpugate/modules/internal/adapttest"
 
+	_ "github.com/gpugate/gpugate/modules/authcache"
 	_ "github.com/gpugate/gpugate/modules/cors"
 	_ "github.com/gpugate/gpugate/modules/gwerror"
 	_ "github.com/gpugate/gpugate/modules/jsonmap"
@@ -18,6 +19,7 @@ import (
 // TestDirectiveOrder adapts a site that writes every gpugate directive (and
 // the standard ones they are anchored to) in scrambled order; the golden
 // JSON shows the order Caddy runs them in: cors, basic_auth, jwt_auth,
-// usage_plan, forward_auth, request_header, json_map, runpod, modal,
-// reverse_proxy, runpod_simulator, modal_simulator.
+// auth_cache, forward_auth, usage_plan (after an authorizer that may return
+// the plan key), request_header, json_map, runpod, modal, reverse_proxy,
+// runpod_simulator, modal_simulator.
 func TestDirectiveOrder(t *testing.T) { adapttest.Golden(t, "testdata") }

@@ -27,6 +27,7 @@ func TestResolveSecret(t *testing.T) {
 }
 
 func TestErrorResponse(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		err  error
 		want int

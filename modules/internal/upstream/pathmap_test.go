@@ -6,6 +6,7 @@ import (
 )
 
 func TestPathMapping(t *testing.T) {
+	t.Parallel()
 	replace := NewPathMapper([]string{"api"}, []string{"base", "api", "v1"})
 	for in, want := range map[string]string{
 		"/api":                 "/base/api/v1",
@@ -48,6 +49,7 @@ func TestPathMapping(t *testing.T) {
 // TestPathMappingRefusesEscapes covers the paths that reached RunPod as
 // /v2/../graphql before runpod's api mode used this mapper.
 func TestPathMappingRefusesEscapes(t *testing.T) {
+	t.Parallel()
 	m := NewPathMapper(nil, []string{"v2"})
 	for _, in := range []string{
 		"/../graphql", "/pods/%2e%2e/%2e%2e/graphql", "/pods/..%2f..%2fgraphql", "/pods/..%2F..%2Fgraphql",
@@ -69,6 +71,7 @@ func TestPathMappingRefusesEscapes(t *testing.T) {
 }
 
 func TestNewPathMapperCopiesItsInput(t *testing.T) {
+	t.Parallel()
 	prefix, base := []string{"api"}, []string{"", "v1", ""}
 	m := NewPathMapper(prefix, base)
 	prefix[0], base[1] = "x", "y"
@@ -78,6 +81,7 @@ func TestNewPathMapperCopiesItsInput(t *testing.T) {
 }
 
 func TestSplitPath(t *testing.T) {
+	t.Parallel()
 	got, err := SplitPath("/a//b%20c/")
 	if err != nil || len(got) != 3 || got[0] != "a" || got[1] != "b%20c" || got[2] != "" {
 		t.Fatalf("SplitPath = %q, %v", got, err)

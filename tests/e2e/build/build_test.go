@@ -14,16 +14,20 @@ import (
 )
 
 func TestVersionIsPinnedCaddy(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command(testkit.Binary(t), "version").CombinedOutput()
 	if err != nil {
 		t.Fatalf("gpugate version: %v\n%s", err, out)
 	}
-	if !strings.HasPrefix(string(out), "v2.11.9") {
-		t.Fatalf("gpugate version = %q, want Caddy v2.11.9", out)
+	// gpugate/<version>+<commit>, then Caddy's version.
+	fields := strings.Fields(string(out))
+	if len(fields) < 2 || !strings.HasPrefix(fields[0], "gpugate/") || !strings.Contains(fields[0], "+") || fields[1] != "v2.11.9" {
+		t.Fatalf("gpugate version = %q, want gpugate/<version>+<commit> v2.11.9 ...", out)
 	}
 }
 
 func TestListModulesShowsGpugateAndStandardModules(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command(testkit.Binary(t), "list-modules").CombinedOutput()
 	if err != nil {
 		t.Fatalf("gpugate list-modules: %v\n%s", err, out)
@@ -53,6 +57,7 @@ func TestListModulesShowsGpugateAndStandardModules(t *testing.T) {
 // caddyfiles/ (caddy adapt --validate) with the environment an operator
 // would set, so a shipped config can never be broken.
 func TestShippedCaddyfilesValidate(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob(testkit.Path(t, "caddyfiles/*.Caddyfile"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no Caddyfiles found: %v", err)
@@ -96,6 +101,7 @@ func containsLine(out, want string) bool {
 // TestReadmeCaddyfileAdapts adapts the Caddyfile example in README.md, so
 // the front page never shows a config the gateway rejects.
 func TestReadmeCaddyfileAdapts(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile(testkit.Path(t, "README.md"))
 	if err != nil {
 		t.Fatal(err)

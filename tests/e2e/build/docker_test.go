@@ -18,6 +18,7 @@ import (
 // (no .git), copied to a fresh directory, then `./xcaddy.sh build` there.
 // The binary it makes is the one the image ships.
 func TestDockerfileBuildStep(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the gateway from a copy of the tree")
 	}

@@ -53,6 +53,7 @@ func python(t *testing.T) string {
 // TestPodsClientFlow runs the old FastAPI test script's flow (list, create,
 // wait RUNNING, stop, wait EXITED, delete, gone) through runpod.Caddyfile.
 func TestPodsClientFlow(t *testing.T) {
+	t.Parallel()
 	py := python(t)
 	sim := runpodsim.Start(t, runpodsim.Options{
 		APIKey: runpodKey, ProvisionDelay: 200 * time.Millisecond, StartDelay: 200 * time.Millisecond})
@@ -110,6 +111,7 @@ func startModal(t *testing.T) (*testkit.Gateway, *modalsim.Server) {
 // TestMultiTalkPythonClient runs the old Lambda-era client: it submits the
 // old request shape with an API key and polls the job to completion.
 func TestMultiTalkPythonClient(t *testing.T) {
+	t.Parallel()
 	py := python(t)
 	gw, sim := startModal(t)
 	out := run(t, []string{
@@ -125,6 +127,7 @@ func TestMultiTalkPythonClient(t *testing.T) {
 
 // TestGoClient runs examples/clients/gpugate-client the same way.
 func TestGoClient(t *testing.T) {
+	t.Parallel()
 	gw, sim := startModal(t)
 	out := run(t, []string{"GPUGATE_API_KEY=" + apiKey}, "go", "run", "./examples/clients/gpugate-client",
 		"-url", gw.URL, "-ca", gw.RootCAPath(), "-poll", "100ms", "-timeout", "30s")
@@ -182,6 +185,7 @@ func assertMappedGenerate(t *testing.T, sim *modalsim.Server, wantSteps float64)
 // (both chains, the simulators inside the gateway) and checks each call
 // answered as the script's comments say.
 func TestCurlExamples(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("curl"); err != nil {
 		testkit.RequireDependency(t, "curl", err)
 	}

@@ -77,48 +77,36 @@ func deploy(t *testing.T) *deployment {
 	return &deployment{gw: gw, up: up}
 }
 
-// response is a finished gateway response.
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (d *deployment) send(t *testing.T, method, path, body string, headers ...string) response {
+func (d *deployment) send(t *testing.T, method, path, body string, headers ...string) testkit.Reply {
 	t.Helper()
 	var b []byte
 	if body != "" {
 		b = []byte(body)
 	}
-	resp := d.gw.Do(method, path, b, headers...)
-	defer resp.Body.Close()
-	got, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{resp.StatusCode, resp.Header, got}
+	return d.gw.Call(method, path, b, headers...)
 }
 
 // browserReadable fails unless a browser on appOrigin may read r.
-func browserReadable(t *testing.T, r response) {
+func browserReadable(t *testing.T, r testkit.Reply) {
 	t.Helper()
-	if v := r.header.Values("Access-Control-Allow-Origin"); len(v) != 1 || v[0] != appOrigin {
-		t.Errorf("%d: Access-Control-Allow-Origin %q, want exactly %s", r.status, v, appOrigin)
+	if v := r.Header.Values("Access-Control-Allow-Origin"); len(v) != 1 || v[0] != appOrigin {
+		t.Errorf("%d: Access-Control-Allow-Origin %q, want exactly %s", r.Status, v, appOrigin)
 	}
-	if r.header.Get("Access-Control-Allow-Credentials") != "true" {
-		t.Errorf("%d: no Access-Control-Allow-Credentials", r.status)
+	if r.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Errorf("%d: no Access-Control-Allow-Credentials", r.Status)
 	}
-	if !strings.Contains(strings.Join(r.header.Values("Vary"), ","), "Origin") {
-		t.Errorf("%d: no Vary: Origin", r.status)
+	if !strings.Contains(strings.Join(r.Header.Values("Vary"), ","), "Origin") {
+		t.Errorf("%d: no Vary: Origin", r.Status)
 	}
 }
 
 func TestBrowserPreflightNeedsNoTokenAndStaysAtTheGateway(t *testing.T) {
+	t.Parallel()
 	d := deploy(t)
 	r := d.send(t, http.MethodOptions, "/secure/generate", "", "Origin", "https://lab.studio.example.com",
 		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization,content-type")
-	if r.status != http.StatusNoContent {
-		t.Fatalf("preflight status %d: %s", r.status, r.body)
+	if r.Status != http.StatusNoContent {
+		t.Fatalf("preflight status %d: %s", r.Status, r.Body)
 	}
 	want := map[string]string{
 		"Access-Control-Allow-Origin":      "https://lab.studio.example.com",
@@ -128,14 +116,14 @@ func TestBrowserPreflightNeedsNoTokenAndStaysAtTheGateway(t *testing.T) {
 		"Access-Control-Max-Age":           "600",
 	}
 	for k, v := range want {
-		if got := r.header.Get(k); got != v {
+		if got := r.Header.Get(k); got != v {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
 	r = d.send(t, http.MethodOptions, "/api/generate", "", "Origin", "https://studio.example.com.evil.io",
 		"Access-Control-Request-Method", "POST")
-	if r.status != http.StatusNoContent || r.header.Get("Access-Control-Allow-Origin") != "" {
-		t.Errorf("foreign origin: %d %v", r.status, r.header)
+	if r.Status != http.StatusNoContent || r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("foreign origin: %d %v", r.Status, r.Header)
 	}
 	if n := len(d.up.requests()); n != 0 {
 		t.Fatalf("%d preflights reached the upstream", n)
@@ -143,19 +131,20 @@ func TestBrowserPreflightNeedsNoTokenAndStaysAtTheGateway(t *testing.T) {
 }
 
 func TestCORSRequestWithMultiTalkMapping(t *testing.T) {
+	t.Parallel()
 	d := deploy(t)
 	r := d.send(t, http.MethodPost, "/api/generate",
 		`{"prompt":"a cat","image_url":"s3://in/cat.png","audio_url":"s3://in/cat.wav","debug":true}`,
 		"Origin", appOrigin, "Content-Type", "application/json", "X-Request-Id", "client-chosen")
-	if r.status != http.StatusOK {
-		t.Fatalf("status %d: %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
 	}
 	browserReadable(t, r)
-	if r.header.Get("Access-Control-Expose-Headers") != "X-Request-Id, Retry-After" {
-		t.Errorf("Expose-Headers %q", r.header.Get("Access-Control-Expose-Headers"))
+	if r.Header.Get("Access-Control-Expose-Headers") != "X-Request-Id, Retry-After" {
+		t.Errorf("Expose-Headers %q", r.Header.Get("Access-Control-Expose-Headers"))
 	}
-	if string(r.body) != `{"id":"job-1","status":"pending"}` {
-		t.Errorf("mapped response %s", r.body)
+	if string(r.Body) != `{"id":"job-1","status":"pending"}` {
+		t.Errorf("mapped testkit.Reply %s", r.Body)
 	}
 	reqs := d.up.requests()
 	if len(reqs) != 1 {
@@ -169,12 +158,12 @@ func TestCORSRequestWithMultiTalkMapping(t *testing.T) {
 	if string(reqs[0].Body) != want {
 		t.Errorf("upstream got %s\nwant        %s", reqs[0].Body, want)
 	}
-	id := r.header.Get("X-Request-Id")
+	id := r.Header.Get("X-Request-Id")
 	if id == "" || id == "client-chosen" || reqs[0].Header.Get("X-Request-Id") != id {
-		t.Errorf("request id: response %q, upstream %q", id, reqs[0].Header.Get("X-Request-Id"))
+		t.Errorf("request id: testkit.Reply %q, upstream %q", id, reqs[0].Header.Get("X-Request-Id"))
 	}
 	if line := accessLogLine(t, d.gw, "/api/generate"); line["uuid"] != id {
-		t.Errorf("access log uuid %v, response X-Request-Id %q", line["uuid"], id)
+		t.Errorf("access log uuid %v, testkit.Reply X-Request-Id %q", line["uuid"], id)
 	}
 	if reqs[0].Header.Get("Content-Length") != "" && reqs[0].Header.Get("Content-Length") != strconv.Itoa(len(reqs[0].Body)) {
 		t.Errorf("Content-Length %s for %d bytes", reqs[0].Header.Get("Content-Length"), len(reqs[0].Body))
@@ -182,30 +171,31 @@ func TestCORSRequestWithMultiTalkMapping(t *testing.T) {
 }
 
 func TestGatewayErrorsAreRestyledReadableAndLogged(t *testing.T) {
+	t.Parallel()
 	d := deploy(t)
 
 	// 401 from jwt_auth: restyled body, request id in header, body and access log, CORS headers.
 	r := d.send(t, http.MethodGet, "/secure/jobs", "", "Origin", appOrigin)
-	if r.status != http.StatusUnauthorized {
-		t.Fatalf("status %d: %s", r.status, r.body)
+	if r.Status != http.StatusUnauthorized {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
 	}
 	browserReadable(t, r)
-	id := r.header.Get("X-Request-Id")
-	if n := len(r.header.Values("X-Request-Id")); n != 1 {
+	id := r.Header.Get("X-Request-Id")
+	if n := len(r.Header.Values("X-Request-Id")); n != 1 {
 		t.Errorf("%d X-Request-Id headers", n)
 	}
 	var body map[string]string
-	if err := json.Unmarshal(r.body, &body); err != nil {
-		t.Fatalf("401 body is not JSON: %s", r.body)
+	if err := json.Unmarshal(r.Body, &body); err != nil {
+		t.Fatalf("401 body is not JSON: %s", r.Body)
 	}
 	if body["error"] != "unauthorized" || body["request_id"] != id || id == "" || body["path"] != "/secure/jobs" || body["message"] == "" {
-		t.Errorf("401 body %s (X-Request-Id %q)", r.body, id)
+		t.Errorf("401 body %s (X-Request-Id %q)", r.Body, id)
 	}
-	if r.header.Get("Cache-Control") != "no-store" || r.header.Get("Www-Authenticate") == "" {
-		t.Errorf("401 headers %v", r.header)
+	if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Www-Authenticate") == "" {
+		t.Errorf("401 headers %v", r.Header)
 	}
 	if line := accessLogLine(t, d.gw, "/secure/jobs"); line["uuid"] != id {
-		t.Errorf("access log uuid %v, response X-Request-Id %q", line["uuid"], id)
+		t.Errorf("access log uuid %v, testkit.Reply X-Request-Id %q", line["uuid"], id)
 	} else if hdrs, _ := line["resp_headers"].(map[string]any); hdrs == nil || !strings.Contains(jsonString(hdrs["X-Request-Id"]), id) {
 		t.Errorf("access log resp_headers %v lack the request id", line["resp_headers"])
 	}
@@ -213,30 +203,30 @@ func TestGatewayErrorsAreRestyledReadableAndLogged(t *testing.T) {
 	// 400 from json_map falls back to the DEFAULT_4XX style and keeps its own message.
 	r = d.send(t, http.MethodPost, "/api/generate", `{"prompt":`, "Origin", appOrigin, "Content-Type", "application/json")
 	browserReadable(t, r)
-	if r.status != http.StatusBadRequest {
-		t.Fatalf("invalid JSON: %d %s", r.status, r.body)
+	if r.Status != http.StatusBadRequest {
+		t.Fatalf("invalid JSON: %d %s", r.Status, r.Body)
 	}
 	body = nil
-	_ = json.Unmarshal(r.body, &body)
+	_ = json.Unmarshal(r.Body, &body)
 	if body["error"] != "bad_request" || body["message"] != "Invalid request body: invalid JSON: unexpected end of input" ||
-		body["request_id"] != r.header.Get("X-Request-Id") {
-		t.Errorf("invalid JSON body %s", r.body)
+		body["request_id"] != r.Header.Get("X-Request-Id") {
+		t.Errorf("invalid JSON body %s", r.Body)
 	}
 
 	// 413 from json_map.
 	r = d.send(t, http.MethodPost, "/api/generate", `{"prompt":"`+strings.Repeat("x", 5000)+`"}`,
 		"Origin", appOrigin, "Content-Type", "application/json")
 	browserReadable(t, r)
-	if r.status != http.StatusRequestEntityTooLarge || !bytes.Contains(r.body, []byte(`"error":"bad_request"`)) {
-		t.Errorf("too large: %d %s", r.status, r.body)
+	if r.Status != http.StatusRequestEntityTooLarge || !bytes.Contains(r.Body, []byte(`"error":"bad_request"`)) {
+		t.Errorf("too large: %d %s", r.Status, r.Body)
 	}
 
 	// A valid token passes; the mapping then applies behind jwt_auth too.
 	token := testkit.SignHS256(t, jwtSecret, testkit.Claims{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()})
 	r = d.send(t, http.MethodPost, "/secure/generate", `{"prompt":"p","steps":30}`, "Origin", appOrigin,
 		"Content-Type", "application/json", "Authorization", "Bearer "+token)
-	if r.status != http.StatusOK {
-		t.Fatalf("with token: %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("with token: %d %s", r.Status, r.Body)
 	}
 	browserReadable(t, r)
 	reqs := d.up.requests()
@@ -249,10 +239,11 @@ func TestGatewayErrorsAreRestyledReadableAndLogged(t *testing.T) {
 }
 
 func TestCaddysOwnErrorsKeepCORSHeaders(t *testing.T) {
+	t.Parallel()
 	d := deploy(t)
 	r := d.send(t, http.MethodGet, "/dead/jobs", "", "Origin", appOrigin)
-	if r.status != http.StatusBadGateway {
-		t.Fatalf("status %d: %s", r.status, r.body)
+	if r.Status != http.StatusBadGateway {
+		t.Fatalf("status %d: %s", r.Status, r.Body)
 	}
 	browserReadable(t, r)
 }

@@ -163,7 +163,16 @@ func TestQuickstartDevDefaultSecret(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	resp := g.Do(http.MethodGet, "/pods", nil, "Authorization", "Bearer "+strings.TrimSpace(out))
+	if !strings.Contains(out, "published development secret") {
+		t.Errorf("jwt-token did not say it signed with the development secret:\n%s", out)
+	}
+	var token string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "ey") {
+			token = line // stdout; the warning went to stderr
+		}
+	}
+	resp := g.Do(http.MethodGet, "/pods", nil, "Authorization", "Bearer "+token)
 	if body := readBody(t, resp); resp.StatusCode != http.StatusOK || body != "[]\n" {
 		t.Errorf("alice's pods: status %d body %q, want 200 []", resp.StatusCode, body)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gpugate/gpugate/modules/simulators/modalsim"
+	"github.com/gpugate/gpugate/tests/testkit"
 )
 
 const appOrigin = "https://app.example.test"
@@ -17,46 +18,48 @@ const appOrigin = "https://app.example.test"
 // TestPreflightAnsweredAtTheGateway: a browser preflight needs no API key,
 // never reaches Modal and costs no quota.
 func TestPreflightAnsweredAtTheGateway(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, map[string]string{"CORS_ORIGIN": appOrigin, "MULTITALK_DAILY_QUOTA": "2"})
 	for i := 0; i < 5; i++ {
 		r := d.send(t, "OPTIONS", "/api/v1/generate", "", "Origin", appOrigin,
 			"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type,x-api-key")
-		if r.status != http.StatusNoContent {
-			t.Fatalf("preflight: %d %s", r.status, r.body)
+		if r.Status != http.StatusNoContent {
+			t.Fatalf("preflight: %d %s", r.Status, r.Text())
 		}
-		if r.header.Get("Access-Control-Allow-Origin") != appOrigin ||
-			!strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "POST") ||
-			!strings.Contains(strings.ToLower(r.header.Get("Access-Control-Allow-Headers")), "x-api-key") ||
-			!strings.Contains(r.header.Get("Vary"), "Origin") {
-			t.Fatalf("preflight headers: %v", r.header)
+		if r.Header.Get("Access-Control-Allow-Origin") != appOrigin ||
+			!strings.Contains(r.Header.Get("Access-Control-Allow-Methods"), "POST") ||
+			!strings.Contains(strings.ToLower(r.Header.Get("Access-Control-Allow-Headers")), "x-api-key") ||
+			!strings.Contains(r.Header.Get("Vary"), "Origin") {
+			t.Fatalf("preflight headers: %v", r.Header)
 		}
 	}
 	// A foreign origin gets no CORS headers, so the browser stops there.
 	r := d.send(t, "OPTIONS", "/api/v1/generate", "", "Origin", "https://evil.example", "Access-Control-Request-Method", "POST")
-	if r.header.Get("Access-Control-Allow-Origin") != "" {
-		t.Errorf("foreign origin allowed: %v", r.header)
+	if r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("foreign origin allowed: %v", r.Header)
 	}
 	if n := len(d.sim.Requests()); n != 0 {
 		t.Fatalf("preflights reached Modal: %v", d.sim.Paths())
 	}
 	// The quota (2 here) is untouched by the preflights.
-	d.call(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin).want(t, http.StatusOK)
-	d.call(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin).want(t, http.StatusOK)
+	d.call(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin).Want(t, http.StatusOK)
+	d.call(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin).Want(t, http.StatusOK)
 }
 
 // TestGatewayErrorsAreReadableByTheBrowser checks CORS headers on the
 // gateway's own 403, 429 and 5xx, as a browser would need them.
 func TestGatewayErrorsAreReadableByTheBrowser(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, map[string]string{"CORS_ORIGIN": appOrigin, "MULTITALK_DAILY_QUOTA": "3",
 		"MODAL_MAX_BODY": "1KB"})
-	readable := func(r response, status int, message string) {
+	readable := func(r testkit.Reply, status int, message string) {
 		t.Helper()
-		r.want(t, status, message)
-		if r.header.Get("Access-Control-Allow-Origin") != appOrigin || !strings.Contains(r.header.Get("Vary"), "Origin") {
-			t.Errorf("%d without CORS headers: %v", status, r.header)
+		r.Want(t, status, message)
+		if r.Header.Get("Access-Control-Allow-Origin") != appOrigin || !strings.Contains(r.Header.Get("Vary"), "Origin") {
+			t.Errorf("%d without CORS headers: %v", status, r.Header)
 		}
-		if r.header.Get("Content-Type") != "application/json" {
-			t.Errorf("%d Content-Type %q", status, r.header.Get("Content-Type"))
+		if r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%d Content-Type %q", status, r.Header.Get("Content-Type"))
 		}
 	}
 	readable(d.send(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin), http.StatusForbidden, `{"message":"Forbidden"}`)
@@ -66,8 +69,8 @@ func TestGatewayErrorsAreReadableByTheBrowser(t *testing.T) {
 	d.call(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin)
 	r := d.call(t, "GET", "/api/v1/jobs", "", "Origin", appOrigin)
 	readable(r, http.StatusTooManyRequests, `{"message":"Limit Exceeded"}`)
-	if r.header.Get("Retry-After") == "" || !strings.Contains(r.header.Get("Access-Control-Expose-Headers"), "Retry-After") {
-		t.Errorf("quota 429: Retry-After %q, exposed %q", r.header.Get("Retry-After"), r.header.Get("Access-Control-Expose-Headers"))
+	if r.Header.Get("Retry-After") == "" || !strings.Contains(r.Header.Get("Access-Control-Expose-Headers"), "Retry-After") {
+		t.Errorf("quota 429: Retry-After %q, exposed %q", r.Header.Get("Retry-After"), r.Header.Get("Access-Control-Expose-Headers"))
 	}
 
 	unreachable := deploy(t, modalsim.Options{}, map[string]string{"CORS_ORIGIN": appOrigin, "MODAL_URL": "https://localhost:1"})
@@ -79,6 +82,7 @@ func TestGatewayErrorsAreReadableByTheBrowser(t *testing.T) {
 // 429 Too Many Requests with Retry-After; the admitted count stays within
 // burst + rate x elapsed, and throttled requests never reach Modal.
 func TestThrottle(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	var mu sync.Mutex
 	ok, throttled := 0, 0

@@ -13,15 +13,16 @@ import (
 // TestOldClientSubmitAndPoll replays the old Python client: submit a job in
 // the old API Gateway shape with an API key, then poll it to completion.
 func TestOldClientSubmitAndPoll(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{JobStep: 150 * time.Millisecond}, nil)
 	for _, prefix := range []string{"/api/v1", "/api"} { // today's client paths and the old stage paths
 		d.sim.Reset()
 		submitted := d.call(t, "POST", prefix+"/generate",
 			`{"prompt":"A person talking","image_url":"s3://inputs/face.png","audio_url":"s3://inputs/voice.wav"}`)
-		submitted.want(t, http.StatusOK, `"status":"pending"`)
-		jobID, _ := submitted.json(t)["job_id"].(string)
+		submitted.Want(t, http.StatusOK, `"status":"pending"`)
+		jobID, _ := submitted.Object(t)["job_id"].(string)
 		if jobID == "" {
-			t.Fatalf("no job_id in %s", submitted.body)
+			t.Fatalf("no job_id in %s", submitted.Text())
 		}
 
 		// What reached Modal: the MultiTalk shape, the gateway's credentials only.
@@ -41,8 +42,8 @@ func TestOldClientSubmitAndPoll(t *testing.T) {
 		var last map[string]any
 		for i := 0; i < 50; i++ {
 			polled := d.call(t, "GET", prefix+"/jobs/"+jobID, "")
-			polled.want(t, http.StatusOK, `"job_id":"`+jobID+`"`)
-			last = polled.json(t)
+			polled.Want(t, http.StatusOK, `"job_id":"`+jobID+`"`)
+			last = polled.Object(t)
 			if last["status"] == "completed" {
 				break
 			}
@@ -62,9 +63,10 @@ func TestOldClientSubmitAndPoll(t *testing.T) {
 // TestStepsAndNewShapePassThroughTheTemplate checks the mapping template's
 // other branches end to end.
 func TestStepsAndNewShapePassThroughTheTemplate(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
-	d.call(t, "POST", "/api/v1/generate", `{"prompt":"p","image_url":"s3://b/i.png","audio_url":"s3://b/a.wav","steps":35}`).want(t, 200)
-	d.call(t, "POST", "/api/v1/generate", `{"prompt":"p","image_s3_url":"s3://b/i.png","audio_s3_urls":["s3://b/1.wav","s3://b/2.wav"],"options":{"resolution":"720p"}}`).want(t, 200)
+	d.call(t, "POST", "/api/v1/generate", `{"prompt":"p","image_url":"s3://b/i.png","audio_url":"s3://b/a.wav","steps":35}`).Want(t, 200)
+	d.call(t, "POST", "/api/v1/generate", `{"prompt":"p","image_s3_url":"s3://b/i.png","audio_s3_urls":["s3://b/1.wav","s3://b/2.wav"],"options":{"resolution":"720p"}}`).Want(t, 200)
 	got := d.sim.Received("/api/v1/generate")
 	if len(got) != 2 {
 		t.Fatalf("upstream received %v", d.sim.Paths())
@@ -78,10 +80,10 @@ func TestStepsAndNewShapePassThroughTheTemplate(t *testing.T) {
 	}
 	// Invalid input is the upstream's 422, passed through.
 	d.call(t, "POST", "/api/v1/generate", `{"prompt":"p","image_url":"https://not-s3/i.png","audio_url":"s3://b/a.wav"}`).
-		want(t, http.StatusUnprocessableEntity, `"detail":[`, `Invalid S3 URL format: https://not-s3/i.png`)
+		Want(t, http.StatusUnprocessableEntity, `"detail":[`, `Invalid S3 URL format: https://not-s3/i.png`)
 	// Not JSON: the gateway's 400, nothing sent upstream.
 	before := len(d.sim.Requests())
-	d.call(t, "POST", "/api/v1/generate", `{"prompt":`).want(t, http.StatusBadRequest, `"message":"Invalid request body`)
+	d.call(t, "POST", "/api/v1/generate", `{"prompt":`).Want(t, http.StatusBadRequest, `"message":"Invalid request body`)
 	if len(d.sim.Requests()) != before {
 		t.Error("an invalid JSON body reached the upstream")
 	}
@@ -91,10 +93,11 @@ func TestStepsAndNewShapePassThroughTheTemplate(t *testing.T) {
 // the client's credentials are stripped and the gateway's injected, over
 // TLS with the right Host and SNI.
 func TestCredentialsNeverReachModal(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	d.call(t, "GET", "/api/v1/jobs?limit=3", "",
 		"Authorization", "Bearer client-jwt", "Cookie", "session=s3cr3t", "Modal-Key", "wk-client",
-		"Modal-Secret", "ws-client", "Proxy-Authorization", "Basic Zm9vOmJhcg==").want(t, http.StatusOK, `"jobs"`)
+		"Modal-Secret", "ws-client", "Proxy-Authorization", "Basic Zm9vOmJhcg==").Want(t, http.StatusOK, `"jobs"`)
 	got := d.sim.Requests()
 	if len(got) != 1 {
 		t.Fatalf("upstream received %v", d.sim.Paths())
@@ -124,9 +127,10 @@ func TestCredentialsNeverReachModal(t *testing.T) {
 
 // TestNoKeyNoUpstreamCall checks the usage plan guards the route.
 func TestNoKeyNoUpstreamCall(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
-	d.send(t, "GET", "/api/v1/jobs", "").want(t, http.StatusForbidden, `{"message":"Forbidden"}`)
-	d.send(t, "GET", "/api/v1/jobs", "", "X-Api-Key", "wrong-key").want(t, http.StatusForbidden, `{"message":"Forbidden"}`)
+	d.send(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusForbidden, `{"message":"Forbidden"}`)
+	d.send(t, "GET", "/api/v1/jobs", "", "X-Api-Key", "wrong-key").Want(t, http.StatusForbidden, `{"message":"Forbidden"}`)
 	if n := len(d.sim.Requests()); n != 0 {
 		t.Fatalf("rejected requests reached the upstream: %v", d.sim.Paths())
 	}
@@ -135,28 +139,29 @@ func TestNoKeyNoUpstreamCall(t *testing.T) {
 // TestPathEscapesStayOnTheEndpoint sends raw request lines that try to
 // climb out of /api/v1 on the upstream.
 func TestPathEscapesStayOnTheEndpoint(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	for _, path := range []string{
 		"/api/v1/%2e%2e/%2e%2e/health", "/api/v1/jobs/..%2f..%2f..%2fhealth", "/api/%2e%2e/health",
 		"/api/v1/jobs%2F..%2F..%2Fdocs", "/api/..%5c..%5chealth", "/api/v1/./jobs",
 	} {
 		r := d.rawRequest(t, "GET "+path+" HTTP/1.1")
-		if r.status != http.StatusBadRequest && r.status != http.StatusNotFound {
-			t.Errorf("%s: got %d %s, want 400 or 404", path, r.status, r.body)
+		if r.Status != http.StatusBadRequest && r.Status != http.StatusNotFound {
+			t.Errorf("%s: got %d %s, want 400 or 404", path, r.Status, r.Text())
 		}
 	}
 	// Dot segments that Caddy's matcher would clean are refused as well.
 	for _, path := range []string{"/api/v1/../../health", "/api/../health", "/api/v1/jobs/../../../openapi.json"} {
 		r := d.rawRequest(t, "GET "+path+" HTTP/1.1")
-		if r.status != http.StatusBadRequest && r.status != http.StatusNotFound {
-			t.Errorf("%s: got %d %s, want 400 or 404", path, r.status, r.body)
+		if r.Status != http.StatusBadRequest && r.Status != http.StatusNotFound {
+			t.Errorf("%s: got %d %s, want 400 or 404", path, r.Status, r.Text())
 		}
 	}
 	// An absolute-form request target cannot choose the upstream host (the
 	// simulator is the only upstream; whatever reached it is checked below).
 	d.rawRequest(t, "GET https://evil.example/api/v1/jobs HTTP/1.1")
 	d.rawRequest(t, "GET //evil.example/api/v1/jobs HTTP/1.1")
-	d.call(t, "GET", "/docs", "").want(t, http.StatusNotFound, `{"message":"Not Found"}`)
+	d.call(t, "GET", "/docs", "").Want(t, http.StatusNotFound, `{"message":"Not Found"}`)
 	for _, p := range d.sim.Paths() {
 		if !strings.HasPrefix(p, "GET /api/v1/jobs") {
 			t.Errorf("upstream received %s", p)
@@ -167,8 +172,9 @@ func TestPathEscapesStayOnTheEndpoint(t *testing.T) {
 // TestLongCallsAreFollowed: Modal's 303 after its call limit (200 ms here
 // instead of 150 s) is followed by the gateway; the client sees one 200.
 func TestLongCallsAreFollowed(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{CallLimit: 200 * time.Millisecond}, nil)
-	d.call(t, "POST", "/api/v1/slow?duration=700ms", `{"x":1}`).want(t, http.StatusOK, `"slept":"700ms"`, `"method":"POST"`)
+	d.call(t, "POST", "/api/v1/slow?duration=700ms", `{"x":1}`).Want(t, http.StatusOK, `"slept":"700ms"`, `"method":"POST"`)
 	polls := d.sim.Received("/api/v1/slow")
 	if len(polls) < 3 {
 		t.Fatalf("upstream received %v, want the call and its polls", d.sim.Paths())
@@ -183,12 +189,13 @@ func TestLongCallsAreFollowed(t *testing.T) {
 // TestFollowBudgetAndTimeoutAre504 checks both limits answer like API
 // Gateway's integration timeout.
 func TestFollowBudgetAndTimeoutAre504(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{CallLimit: 100 * time.Millisecond}, map[string]string{"MODAL_FOLLOW_FOR": "500ms"})
-	d.call(t, "GET", "/api/v1/slow?duration=5s", "").want(t, http.StatusGatewayTimeout, `{"message":"Endpoint request timed out"}`)
+	d.call(t, "GET", "/api/v1/slow?duration=5s", "").Want(t, http.StatusGatewayTimeout, `{"message":"Endpoint request timed out"}`)
 
 	d = deploy(t, modalsim.Options{CallLimit: 10 * time.Second}, map[string]string{"MODAL_TIMEOUT": "300ms"})
 	start := time.Now()
-	d.call(t, "GET", "/api/v1/slow?duration=3s", "").want(t, http.StatusGatewayTimeout, `{"message":"Endpoint request timed out"}`)
+	d.call(t, "GET", "/api/v1/slow?duration=3s", "").Want(t, http.StatusGatewayTimeout, `{"message":"Endpoint request timed out"}`)
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("504 after %v, want about 300ms", took)
 	}
@@ -196,15 +203,17 @@ func TestFollowBudgetAndTimeoutAre504(t *testing.T) {
 
 // TestUnreachableIs502 points the gateway at a closed port.
 func TestUnreachableIs502(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, map[string]string{"MODAL_URL": "https://localhost:1"})
-	d.call(t, "GET", "/api/v1/jobs", "").want(t, http.StatusBadGateway, `{"message":"Bad Gateway"}`)
+	d.call(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusBadGateway, `{"message":"Bad Gateway"}`)
 }
 
 // TestBodyLimitIs413 sends a body over max_body.
 func TestBodyLimitIs413(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, map[string]string{"MODAL_MAX_BODY": "2KB"})
 	big := `{"prompt":"` + strings.Repeat("x", 4000) + `"}`
-	d.call(t, "POST", "/api/v1/slow?duration=0s", big).want(t, http.StatusRequestEntityTooLarge, `{"message":"Request Too Long"}`)
+	d.call(t, "POST", "/api/v1/slow?duration=0s", big).Want(t, http.StatusRequestEntityTooLarge, `{"message":"Request Too Long"}`)
 	if n := len(d.sim.Requests()); n != 0 {
 		t.Fatalf("an oversized body reached the upstream: %v", d.sim.Paths())
 	}
@@ -213,6 +222,7 @@ func TestBodyLimitIs413(t *testing.T) {
 // TestEventStreamIsNotBuffered reads the first event before the upstream
 // has sent the last.
 func TestEventStreamIsNotBuffered(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	resp := d.gw.Do("GET", "/api/v1/stream?events=2&interval=3s", nil, "X-Api-Key", clientKey)
 	defer resp.Body.Close()

@@ -37,6 +37,7 @@ const passCaddyfile = `{
 // client gets Modal's 303 with a Location on the gateway, and following it
 // through the gateway yields the result.
 func TestPassRedirectsComeBackThroughTheGateway(t *testing.T) {
+	t.Parallel()
 	sim := modalsim.New(modalsim.Options{APIKey: multitalkKey, ProxyKey: modalKey, ProxySecret: modalSecret,
 		CallLimit: 150 * time.Millisecond}).StartTLS(t)
 	file := filepath.Join(t.TempDir(), "pass.Caddyfile")
@@ -72,27 +73,46 @@ func TestPassRedirectsComeBackThroughTheGateway(t *testing.T) {
 	}
 }
 
-// TestReloadKeepsServingAndCounting reloads the config and checks requests
-// and the modal metrics carry on.
+// TestReloadKeepsServingAndCounting reloads the config and checks that
+// requests are served and that every gpugate counter carries on: Caddy
+// makes a fresh metrics registry per config, and the counts must not
+// restart at zero.
 func TestReloadKeepsServingAndCounting(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
-	d.call(t, "GET", "/api/v1/jobs", "").want(t, http.StatusOK)
+	d.call(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusOK)
+	d.send(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusForbidden) // no key
+	before := d.gw.ScrapeMetrics()
 	d.gw.Reload("caddyfiles/modal.Caddyfile")
-	d.call(t, "GET", "/api/v1/jobs", "").want(t, http.StatusOK)
-	d.call(t, "GET", "/api/v1/%2e%2e/health", "").want(t, http.StatusBadRequest)
+	d.call(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusOK)
+	d.send(t, "GET", "/api/v1/jobs", "").Want(t, http.StatusForbidden)
+	d.call(t, "GET", "/api/v1/%2e%2e/health", "").Want(t, http.StatusBadRequest)
+	after := d.gw.ScrapeMetrics()
 
-	resp, err := http.Get("http://" + d.gw.AdminAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	metrics, _ := io.ReadAll(resp.Body)
-	for _, want := range []string{`gpugate_modal_requests_total{outcome="proxied"}`, `gpugate_modal_requests_total{outcome="bad_path"} 1`} {
-		if !strings.Contains(string(metrics), want) {
-			t.Errorf("metrics lack %s", want)
+	for _, c := range []struct {
+		name   string
+		labels []string
+		added  float64 // requests of this kind after the reload
+	}{
+		{"gpugate_modal_requests_total", []string{`outcome="proxied"`}, 1},
+		{"gpugate_usage_plan_decisions_total", []string{`outcome="admitted"`}, 2}, // the bad path is admitted, then refused by modal
+		{"gpugate_usage_plan_decisions_total", []string{`outcome="forbidden"`}, 1},
+		{"gpugate_upstream_duration_seconds_count", []string{`module="modal"`}, 1},
+	} {
+		was := before.Sum(c.name, c.labels...)
+		if was < 1 {
+			t.Errorf("before the reload %s%v = %v, want at least 1", c.name, c.labels, was)
+		}
+		if got := after.Sum(c.name, c.labels...); got != was+c.added {
+			t.Errorf("after the reload %s%v = %v, want %v + %v (the count carries on)", c.name, c.labels, got, was, c.added)
 		}
 	}
-	if strings.Contains(string(metrics), clientKey) || strings.Contains(string(metrics), multitalkKey) {
-		t.Error("metrics contain a key")
+	if got := after.Sum("gpugate_modal_requests_total", `outcome="bad_path"`); got != 1 {
+		t.Errorf("bad_path = %v, want 1", got)
+	}
+	for series := range after {
+		if strings.Contains(series, clientKey) || strings.Contains(series, multitalkKey) {
+			t.Errorf("a metric holds a key: %s", series)
+		}
 	}
 }

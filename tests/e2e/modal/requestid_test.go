@@ -13,10 +13,11 @@ import (
 // the one Modal received and the one in the access log, and the access log
 // holds no key.
 func TestRequestIDOnResponsesUpstreamAndAccessLog(t *testing.T) {
+	t.Parallel()
 	d := deploy(t, modalsim.Options{}, nil)
 	ok := d.call(t, "GET", "/api/v1/jobs", "", "X-Request-Id", "client-chosen-id")
-	ok.want(t, http.StatusOK)
-	id := ok.header.Get("X-Request-Id")
+	ok.Want(t, http.StatusOK)
+	id := ok.Header.Get("X-Request-Id")
 	if id == "" || id == "client-chosen-id" {
 		t.Fatalf("X-Request-Id %q, want the gateway's", id)
 	}
@@ -24,8 +25,8 @@ func TestRequestIDOnResponsesUpstreamAndAccessLog(t *testing.T) {
 		t.Errorf("Modal received X-Request-Id %q, want %q", got, id)
 	}
 	denied := d.send(t, "GET", "/api/v1/jobs", "", "X-Api-Key", "not-a-key")
-	denied.want(t, http.StatusForbidden)
-	deniedID := denied.header.Get("X-Request-Id")
+	denied.Want(t, http.StatusForbidden)
+	deniedID := denied.Header.Get("X-Request-Id")
 	if deniedID == "" || deniedID == id {
 		t.Fatalf("403 X-Request-Id %q", deniedID)
 	}

@@ -3,11 +3,7 @@
 package modal_test
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/gpugate/gpugate/modules/simulators/modalsim"
@@ -50,53 +46,19 @@ func deploy(t *testing.T, opts modalsim.Options, env map[string]string) *deploym
 	return &deployment{gw: gw, sim: sim}
 }
 
-// response is a read response.
-type response struct {
-	status int
-	header http.Header
-	body   string
-}
-
 // call sends a request through the gateway with the client's API key.
-func (d *deployment) call(t *testing.T, method, path, body string, headers ...string) response {
+func (d *deployment) call(t *testing.T, method, path, body string, headers ...string) testkit.Reply {
 	t.Helper()
 	return d.send(t, method, path, body, append([]string{"X-Api-Key", clientKey}, headers...)...)
 }
 
 // send sends a request with exactly the given headers.
-func (d *deployment) send(t *testing.T, method, path, body string, headers ...string) response {
+func (d *deployment) send(t *testing.T, method, path, body string, headers ...string) testkit.Reply {
 	t.Helper()
 	var b []byte
 	if body != "" {
 		b = []byte(body)
 		headers = append(headers, "Content-Type", "application/json")
 	}
-	resp := d.gw.Do(method, path, b, headers...)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", method, path, err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: string(raw)}
-}
-
-func (r response) want(t *testing.T, status int, contains ...string) {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("got %d %s, want %d", r.status, r.body, status)
-	}
-	for _, c := range contains {
-		if !strings.Contains(r.body, c) {
-			t.Fatalf("body %s does not contain %s", r.body, c)
-		}
-	}
-}
-
-func (r response) json(t *testing.T) map[string]any {
-	t.Helper()
-	var v map[string]any
-	if err := json.Unmarshal([]byte(r.body), &v); err != nil {
-		t.Fatalf("body %q is not a JSON object: %v", r.body, err)
-	}
-	return v
+	return d.gw.Call(method, path, b, headers...)
 }

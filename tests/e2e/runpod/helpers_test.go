@@ -1,9 +1,6 @@
 package runpod
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -72,15 +69,8 @@ func token(t testing.TB, subject string) string {
 	return testkit.SignHS256(t, jwtSecret, claims)
 }
 
-// reply is a gateway answer.
-type reply struct {
-	code   int
-	header http.Header
-	body   []byte
-}
-
 // call sends a request as subject ("" sends no token) with extra headers.
-func (s *stack) call(subject, method, path, body string, headers ...string) reply {
+func (s *stack) call(subject, method, path, body string, headers ...string) testkit.Reply {
 	s.t.Helper()
 	var b []byte
 	if body != "" {
@@ -92,30 +82,11 @@ func (s *stack) call(subject, method, path, body string, headers ...string) repl
 	if body != "" {
 		headers = append(headers, "Content-Type", "application/json")
 	}
-	resp := s.gw.Do(method, path, b, headers...)
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if strings.Contains(string(data), runpodKey) || strings.Contains(strings.Join(resp.Header.Values("Authorization"), ""), runpodKey) {
+	r := s.gw.Call(method, path, b, headers...)
+	if strings.Contains(r.Text(), runpodKey) || strings.Contains(strings.Join(r.Header.Values("Authorization"), ""), runpodKey) {
 		s.t.Fatalf("%s %s: the RunPod key reached the client", method, path)
 	}
-	return reply{code: resp.StatusCode, header: resp.Header, body: data}
-}
-
-// decode unmarshals the reply body.
-func (r reply) decode(t testing.TB, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("body %q: %v", r.body, err)
-	}
-}
-
-// message is the gateway error message of the reply.
-func (r reply) message(t testing.TB) string {
-	var m struct {
-		Message string `json:"message"`
-	}
-	r.decode(t, &m)
-	return m.Message
+	return r
 }
 
 // waitDesired polls GET /pods/{id} until desiredStatus is want.
@@ -125,10 +96,10 @@ func (s *stack) waitDesired(subject, id, want string) map[string]any {
 	for {
 		var p map[string]any
 		r := s.call(subject, "GET", "/pods/"+id, "")
-		if r.code != 200 {
-			s.t.Fatalf("poll %s = %d %s", id, r.code, r.body)
+		if r.Status != 200 {
+			s.t.Fatalf("poll %s = %d %s", id, r.Status, r.Body)
 		}
-		r.decode(s.t, &p)
+		r.JSON(s.t, &p)
 		if p["desiredStatus"] == want {
 			return p
 		}
