@@ -32,20 +32,20 @@ var assignment = regexp.MustCompile(`^([A-Z]+)=([^ $]+)$`)
 // n-th one, counting from 1) and parses it.
 func waitBanner(t *testing.T, g *testkit.Gateway, n int) banner {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		logs := g.Logs()
-		if parts := strings.Split(logs, "\nCA="); len(parts) > n {
-			block := "CA=" + parts[n]
-			if end := strings.Index(block, "\n# More keys:"); end >= 0 {
-				return parseBanner(t, block[:end])
-			}
+	var block string
+	testkit.Eventually(t, 60*time.Second, "the quickstart banner", func() bool {
+		parts := strings.Split(g.Logs(), "\nCA=")
+		if len(parts) <= n {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no complete quickstart banner after 60 s:\n%s", logs)
+		end := strings.Index(parts[n], "\n# More keys:")
+		if end < 0 {
+			return false
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		block = "CA=" + parts[n][:end]
+		return true
+	})
+	return parseBanner(t, block)
 }
 
 func parseBanner(t *testing.T, block string) banner {

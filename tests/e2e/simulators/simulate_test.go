@@ -67,20 +67,19 @@ func simulate(t *testing.T, env []string, args ...string) *simulator {
 			t.Errorf("gpugate simulate did not stop on SIGINT within 10 s")
 		}
 	})
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return s
-		}
+	testkit.Eventually(t, 30*time.Second, "gpugate simulate listening on "+s.addr, func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("gpugate simulate exited (%v):\n%s", err, s.out)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gpugate simulate never listened on %s:\n%s", s.addr, s.out)
+		c, err := net.DialTimeout("tcp", s.addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
 		}
-	}
+		return err == nil
+	})
+	return s
 }
 
 // get sends a GET with an optional bearer key and returns status and body.
@@ -124,27 +123,22 @@ func TestSimulateRunPodBehindTheGateway(t *testing.T) {
 		"RUNPOD_API_KEY":     key,
 		"RUNPOD_BASE_URL":    "http://" + sim.addr + "/v2",
 	}})
-	token := testkit.SignHS256(t, jwtSecret, testkit.StandardClaims("alice", "https://auth.example.com/", "gpugate"))
-	resp := gw.Do(http.MethodPost, "/pods", []byte(`{"name":"old-script","image":"runpod/pytorch:2.4.0","gpu_type":"NVIDIA GeForce RTX 3070"}`),
-		"Authorization", "Bearer "+token, "Content-Type", "application/json")
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"gpu":{"id":"NVIDIA GeForce RTX 3070","count":1}`) {
-		t.Fatalf("create through the gateway: %d %s", resp.StatusCode, body)
+	auth := "Bearer " + testkit.SignHS256(t, jwtSecret, testkit.StandardClaims("alice", "https://auth.example.com/", "gpugate"))
+	created := gw.Call(http.MethodPost, "/pods", []byte(`{"name":"old-script","image":"runpod/pytorch:2.4.0","gpu_type":"NVIDIA GeForce RTX 3070"}`),
+		"Authorization", auth, "Content-Type", "application/json")
+	created.Want(t, http.StatusOK, `"gpu":{"id":"NVIDIA GeForce RTX 3070","count":1}`)
+	var pod struct {
+		Pod struct {
+			ID string `json:"id"`
+		} `json:"pod"`
 	}
-	id := string(body)[strings.Index(string(body), `"id":"`)+6:]
-	id = id[:strings.Index(id, `"`)]
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		resp := gw.Do(http.MethodGet, "/pods/"+id, nil, "Authorization", "Bearer "+token)
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if strings.Contains(string(body), `"desiredStatus":"RUNNING"`) && strings.Contains(string(body), `"runtime":{"uptime":`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pod %s never RUNNING: %d %s", id, resp.StatusCode, body)
-		}
-	}
+	created.JSON(t, &pod)
+	var last testkit.Reply
+	testkit.Eventually(t, 10*time.Second, "pod "+pod.Pod.ID+" RUNNING", func() bool {
+		last = gw.Call(http.MethodGet, "/pods/"+pod.Pod.ID, nil, "Authorization", auth)
+		return strings.Contains(last.Text(), `"desiredStatus":"RUNNING"`)
+	})
+	last.Want(t, http.StatusOK, `"status":"RUNNING"`, `"runtime":{"uptime":`)
 }
 
 func TestSimulateModal(t *testing.T) {

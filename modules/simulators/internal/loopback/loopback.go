@@ -7,7 +7,6 @@ package loopback
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -39,31 +38,34 @@ type Server struct {
 // closes their connections.
 const shutdownGrace = 5 * time.Second
 
-// Serve serves h on a free 127.0.0.1 port (over TLS when tlsConfig is not
-// nil) and closes it when t's test ends.
+// Serve serves h on a free 127.0.0.1 port (over TLS, HTTP/2 included, when
+// tlsConfig is not nil; it must hold a certificate) and closes it when t's
+// test ends.
 func Serve(t TB, h http.Handler, tlsConfig *tls.Config) *Server {
 	t.Helper()
+	if tlsConfig != nil && len(tlsConfig.Certificates) == 0 && tlsConfig.GetCertificate == nil {
+		t.Fatalf("simulator listener: the TLS config has no certificate")
+		return nil
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("simulator listener: %v", err)
+		return nil
 	}
 	s := &Server{Port: l.Addr().(*net.TCPAddr).Port, done: make(chan struct{}),
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConfig}}
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
 	s.URL = fmt.Sprintf("http://127.0.0.1:%d", s.Port)
 	if tlsConfig != nil {
+		cfg := tlsConfig.Clone()
+		if len(cfg.NextProtos) == 0 {
+			cfg.NextProtos = []string{"h2", "http/1.1"}
+		}
+		l = tls.NewListener(l, cfg)
 		s.URL = fmt.Sprintf("https://localhost:%d", s.Port)
 	}
 	go func() {
 		defer close(s.done)
-		var err error
-		if tlsConfig != nil {
-			err = s.srv.ServeTLS(l, "", "")
-		} else {
-			err = s.srv.Serve(l)
-		}
-		if !errors.Is(err, http.ErrServerClosed) {
-			panic(fmt.Sprintf("simulator on %s: %v", s.URL, err))
-		}
+		_ = s.srv.Serve(l) // http.ErrServerClosed once Close ran
 	}()
 	t.Cleanup(s.Close)
 	return s
