@@ -3,7 +3,8 @@
 #
 #   ./xcaddy.sh build            build ./bin/gpugate (Caddy's standard modules + gpugate's)
 #   ./xcaddy.sh build-bare       build ./bin/caddy-bare (plain Caddy, same version) for load benchmarks
-#   ./xcaddy.sh run [CADDYFILE]  build when needed, then run (default caddyfiles/quickstart.Caddyfile)
+#   ./xcaddy.sh run [CADDYFILE]  build when needed, then run (default caddyfiles/quickstart.Caddyfile:
+#                                both chains against the bundled simulators; prints a token, a key and curl lines)
 #   ./xcaddy.sh test [PKGS...]   gofmt + vet + staticcheck + the whole suite with -race (end-to-end tests included)
 #   ./xcaddy.sh bench [PKGS...]  Go benchmarks with -benchmem, then the load benchmarks in tests/
 #
@@ -240,7 +241,7 @@ gpugate: the quickstart is up: $url, with the RunPod and Modal (MultiTalk) simul
 gpugate: paste these lines into a shell (a development token for user alice, valid 12h, and the demo API
 gpugate: key of the \"multitalk\" usage plan; the key is kept in the usage-plan store and reused next time):
 
-CA=$data/pki/authorities/local/root.crt
+CA='$data/pki/authorities/local/root.crt'
 TOKEN=$token
 KEY=$value
 
@@ -310,7 +311,7 @@ bench)
 		go test -run '^$' -bench . -benchmem -count=1 -timeout 60m "${pkgs[@]}"
 	;;
 *)
-	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 	[ "$cmd" = help ] || exit 2
 	;;
 esac

@@ -25,8 +25,8 @@ type banner struct {
 	lines []string
 }
 
-// assignment matches a plain NAME=value line of the banner.
-var assignment = regexp.MustCompile(`^([A-Z]+)=([^ $]+)$`)
+// assignment matches a plain NAME=value or NAME='value' line of the banner.
+var assignment = regexp.MustCompile(`^([A-Z]+)='?([^ $']+)'?$`)
 
 // waitBanner waits until the gateway's output holds the whole banner (the
 // n-th one, counting from 1) and parses it.
