@@ -20,7 +20,7 @@ func TestAdaptErrors(t *testing.T) {
 		{"literal password in block", "storage gpugate_redis {\n url redis://user:hunter2@redis:6379/0\n}", []string{"literal password"}},
 		{"url twice", "storage gpugate_redis {env.A} {\n url {env.B}\n}", []string{"url given twice"}},
 		{"two arguments", "storage gpugate_redis {env.A} {env.B}", []string{"takes one argument, the URL"}},
-		{"bad scheme", "storage gpugate_redis {\n url http://redis:6379\n}", []string{"is not redis://"}},
+		{"bad scheme", "storage gpugate_redis {\n url http://redis:6379\n}", []string{`unknown scheme "http"`}},
 		{"bad duration", "storage gpugate_redis {env.A} {\n lock_ttl soon\n}", []string{`lock_ttl "soon" is not a positive duration`, "lock_ttl 30s"}},
 		{"short lock ttl", "storage gpugate_redis {env.A} {\n lock_ttl 100ms\n}", []string{"at least lock_ttl 1s"}},
 		{"bad prefix", "storage gpugate_redis {env.A} {\n prefix {x}\n}", []string{"prefix", "without braces"}},

@@ -3,12 +3,12 @@ package certstorage
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
+	"github.com/gpugate/gpugate/modules/internal/redisconn"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -77,9 +77,11 @@ func (r *RedisStorage) Provision(ctx caddy.Context) error {
 	if err := r.check(); err != nil {
 		return err
 	}
+	// The pool key is the URL as resolved now, so a changed variable gets a
+	// new client at the next reload; it never leaves this process.
 	rawURL := strings.TrimSpace(caddy.NewReplacer().ReplaceKnown(r.URL, ""))
-	if err := checkResolvedURL(rawURL); err != nil {
-		return err
+	if err := redisconn.Check(rawURL); err != nil {
+		return fmt.Errorf("storage gpugate_redis: url (resolved): %w; check the variable it names", err)
 	}
 	m, err := registerMetrics(ctx.GetMetricsRegistry())
 	if err != nil {
@@ -93,7 +95,7 @@ func (r *RedisStorage) Provision(ctx caddy.Context) error {
 		return &backend{rdb: rdb, locks: newLockTable()}, nil
 	})
 	if err != nil {
-		return fmt.Errorf("storage gpugate_redis: url: %w; write redis://[:password@]host:port/db or rediss://... for TLS", err)
+		return fmt.Errorf("storage gpugate_redis: url: %w", err)
 	}
 	r.poolKey = rawURL
 	b := val.(*backend)
@@ -158,49 +160,27 @@ func (r *RedisStorage) check() error {
 	return nil
 }
 
-// checkURL validates the configured URL. A URL with placeholders is
-// checked once they are resolved; a password must be a placeholder too,
-// since a literal one would sit in the adapted JSON, autosave.json and the
-// admin API's config.
+// checkURL validates the configured URL (redisconn's syntax: single node,
+// Sentinel, Cluster, TLS) without resolving placeholders; a password must be
+// a placeholder, since a literal one would sit in the adapted JSON,
+// autosave.json and the admin API's config.
 func checkURL(raw string) error {
 	if raw == "" {
-		return fmt.Errorf("storage gpugate_redis: no url; write url {env.REDIS_URL} (redis://[:password@]host:port/db or rediss://... for TLS)")
+		return fmt.Errorf("storage gpugate_redis: no url; write url {env.REDIS_URL} (%s)", redisconn.Example)
 	}
-	if pw := password(raw); pw != "" && !strings.Contains(pw, "{") {
+	if scheme, _, _ := strings.Cut(raw, "://"); strings.Contains(scheme, "{") {
+		return nil // the whole URL comes from a placeholder: checked once resolved
+	}
+	if err := redisconn.Check(raw); err != nil {
+		return fmt.Errorf("storage gpugate_redis: %w", err)
+	}
+	if redisconn.HasLiteralSecret(raw) {
 		return errLiteralPassword
-	}
-	if strings.Contains(raw, "{") {
-		return nil
-	}
-	return checkResolvedURL(raw)
-}
-
-// password returns the password part of a URL's user info, placeholders
-// and all (url.Parse refuses braces there).
-func password(raw string) string {
-	_, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return ""
-	}
-	authority, _, _ := strings.Cut(rest, "/")
-	at := strings.LastIndex(authority, "@")
-	if at < 0 {
-		return ""
-	}
-	_, pw, _ := strings.Cut(authority[:at], ":")
-	return pw
-}
-
-var errLiteralPassword = fmt.Errorf("storage gpugate_redis: url carries a literal password; write url {env.REDIS_URL} or url redis://:{env.REDIS_PASSWORD}@host:6379/0")
-
-// checkResolvedURL checks the scheme and host of a URL without repeating it.
-func checkResolvedURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-		return fmt.Errorf("storage gpugate_redis: url (resolved) is not redis://[:password@]host:port/db or rediss://... for TLS; check the variable it names")
 	}
 	return nil
 }
+
+var errLiteralPassword = fmt.Errorf("storage gpugate_redis: url carries a literal password; write url {env.REDIS_URL} or url redis://:{env.REDIS_PASSWORD}@host:6379/0")
 
 func durationOr(d caddy.Duration, def time.Duration) time.Duration {
 	if d <= 0 {

@@ -1,10 +1,11 @@
 package certstorage
 
 import (
-	"github.com/gpugate/gpugate/tests/testkit"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gpugate/gpugate/tests/testkit"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/certmagic"
@@ -106,7 +107,7 @@ func TestModuleProvisionErrors(t *testing.T) {
 		{"no url", RedisStorage{}, "no url; write url {env.REDIS_URL}"},
 		{"unset variable", RedisStorage{URL: "{env.CERTS_TEST_UNSET_VARIABLE}"}, "check the variable it names"},
 		{"literal password", RedisStorage{URL: "redis://:hunter2@127.0.0.1:6379/0"}, "literal password"},
-		{"bad scheme", RedisStorage{URL: "http://127.0.0.1:6379"}, "is not redis://"},
+		{"bad scheme", RedisStorage{URL: "http://127.0.0.1:6379"}, `unknown scheme "http"`},
 		{"prefix with braces", RedisStorage{URL: "redis://127.0.0.1:6379/0", Prefix: "{x}"}, "prefix"},
 		{"short lock ttl", RedisStorage{URL: "redis://127.0.0.1:6379/0", LockTTL: caddy.Duration(time.Millisecond)}, "at least lock_ttl 1s"},
 	}

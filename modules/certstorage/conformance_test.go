@@ -38,8 +38,12 @@ type testBackend struct {
 // over keys in different slots fails with CROSSSLOT).
 func backends(t *testing.T) []testBackend {
 	_, rdb := sharedRedis(t)
-	cluster := testkit.StartRedisCluster(t)
-	crdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cluster.Addrs})
+	cluster := testkit.StartRedisCluster(t, 3)
+	var seeds []string
+	for _, n := range cluster.Nodes {
+		seeds = append(seeds, n.Addr)
+	}
+	crdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: seeds})
 	t.Cleanup(func() { _ = crdb.Close() })
 	onRedis := func(rdb redis.UniversalClient) func(t *testing.T) (certmagic.Storage, certmagic.Storage) {
 		return func(t *testing.T) (certmagic.Storage, certmagic.Storage) {

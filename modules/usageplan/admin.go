@@ -42,7 +42,7 @@ type AdminAPI struct {
 
 // CaddyModule returns the Caddy module information.
 func (AdminAPI) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "admin.api.usage_plans", New: func() caddy.Module { return new(AdminAPI) }}
+	return caddy.ModuleInfo{ID: "admin.api.gpugate_usage_plans", New: func() caddy.Module { return new(AdminAPI) }}
 }
 
 // Provision keeps the context to find the usage_plans app per request.

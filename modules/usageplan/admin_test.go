@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpugate/gpugate/tests/testkit"
+
 	"github.com/caddyserver/caddy/v2"
 )
 
@@ -37,7 +39,7 @@ func admin(t *testing.T, app *App, method, path, body string) (int, string) {
 
 func TestAdminKeyLifecycle(t *testing.T) {
 	t.Setenv("TEST_STATIC_KEY", "static-key-value-0123456789")
-	clock := newClock(noon)
+	clock := testkit.NewClock(noon)
 	app := newApp(t, &App{Plans: basicPlans(), Keys: []StaticKey{{Name: "partner", Value: "{env.TEST_STATIC_KEY}", Plans: []string{"pro"}}}}, clock)
 	h := newHandler(t, app, &Handler{Plans: []string{"basic"}})
 
@@ -88,7 +90,7 @@ func TestAdminKeyLifecycle(t *testing.T) {
 }
 
 func TestAdminCreateErrors(t *testing.T) {
-	app := newApp(t, &App{Plans: basicPlans()}, newClock(noon))
+	app := newApp(t, &App{Plans: basicPlans()}, testkit.NewClock(noon))
 	for body, want := range map[string]string{
 		`{"name":"x","plans":["gold"]}`:               `unknown plan "gold"`,
 		`{"name":"","plans":["basic"]}`:               "name is required",
@@ -114,9 +116,9 @@ func TestAdminCreateErrors(t *testing.T) {
 func TestAdminUsageAndQuotaReset(t *testing.T) {
 	f := newFixture(t, basicPlans())
 	h := newHandler(t, f.app, &Handler{Plans: []string{"basic"}})
-	f.clock.set(noon.AddDate(0, 0, -1))
+	f.clock.Set(noon.AddDate(0, 0, -1))
 	do(t, h, get("/", f.key), nil)
-	f.clock.set(noon)
+	f.clock.Set(noon)
 	for range 3 {
 		do(t, h, get("/", f.key), nil)
 	}
@@ -138,12 +140,12 @@ func TestAdminUsageAndQuotaReset(t *testing.T) {
 		}
 	}
 	for range 2 { // the rest of the quota, at the throttle's pace
-		f.clock.add(time.Second)
+		f.clock.Advance(time.Second)
 		if res := do(t, h, get("/", f.key), nil); res.status != http.StatusOK {
 			t.Fatalf("within quota: %d", res.status)
 		}
 	}
-	f.clock.add(time.Second)
+	f.clock.Advance(time.Second)
 	if res := do(t, h, get("/", f.key), nil); res.status != http.StatusTooManyRequests || !strings.Contains(res.body, "Limit Exceeded") {
 		t.Fatalf("quota used up: %d %s", res.status, res.body)
 	}
@@ -167,7 +169,7 @@ func TestAdminUsageAndQuotaReset(t *testing.T) {
 }
 
 func TestAdminImportCSV(t *testing.T) {
-	app := newApp(t, &App{Plans: basicPlans()}, newClock(noon))
+	app := newApp(t, &App{Plans: basicPlans()}, testkit.NewClock(noon))
 	h := newHandler(t, app, &Handler{Plans: []string{"basic", "pro"}})
 	csv := "Name,Key,Description,Enabled,UsagePlanIds\n" +
 		"alpha,alpha-key-0123456789abcdef,first,true,basic\n" +
@@ -225,7 +227,7 @@ func TestImportCSVRefusesMalformedRows(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			app := newApp(t, &App{Plans: basicPlans()}, newClock(noon))
+			app := newApp(t, &App{Plans: basicPlans()}, testkit.NewClock(noon))
 			res, err := app.ImportCSV(context.Background(), strings.NewReader(head+good+c.rows), "basic")
 			if !errors.Is(err, errBadRequest) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("import: %v, want a bad request with %q", err, c.want)
@@ -238,7 +240,7 @@ func TestImportCSVRefusesMalformedRows(t *testing.T) {
 			}
 		})
 	}
-	app := newApp(t, &App{Plans: basicPlans()}, newClock(noon))
+	app := newApp(t, &App{Plans: basicPlans()}, testkit.NewClock(noon))
 	if _, err := app.ImportCSV(context.Background(), strings.NewReader("Name,Key,UsagePlanIds\nx,XXXXXXXXXXXXXXXXXXXXXXXX,basic\n"), ""); err == nil || !strings.Contains(err.Error(), "no enabled column") {
 		t.Fatalf("a CSV without an Enabled column: %v", err)
 	}

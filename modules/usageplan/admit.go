@@ -29,6 +29,9 @@ type verdict struct {
 	counted  bool
 	// throttle is the bucket that applied (the plan's or an override's).
 	throttle *store.Throttle
+	// store decided; the lease and the charge go back to it (the config
+	// may have been replaced by the time the response ends).
+	store store.Store
 }
 
 // admit authenticates the key value, picks the first accepted plan the
@@ -37,13 +40,19 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 	if value == "" {
 		return forbidden(gwerror.InvalidAPIKey)
 	}
-	key, err := a.lookupKey(ctx, HashKey(value))
+	// One store_timeout bounds all of this request's store work: the key
+	// lookup (when its cache entry expired) and the decision together.
+	ctx, cancel := a.storeContext(ctx)
+	defer cancel()
+	st := a.st()
+	key, err := a.lookupKey(ctx, st, HashKey(value))
 	if errors.Is(err, store.ErrNotFound) {
 		return forbidden(gwerror.InvalidAPIKey)
 	}
 	if err != nil {
 		// A key that cannot be verified is never admitted, whatever
 		// on_store_error says: failing open here would admit any value.
+		a.metrics.storeErrors.WithLabelValues(a.storeKind, opKeyLookup).Inc()
 		a.storeErrors.warn("usage plans: key lookup failed", zap.Error(err))
 		return storeUnavailable()
 	}
@@ -62,12 +71,11 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 			break
 		}
 	}
-	dctx, cancel := a.storeContext(ctx)
 	start := time.Now()
-	d, err := a.st().Decide(dctx, req)
-	cancel()
+	d, err := st.Decide(ctx, req)
 	a.metrics.storeDuration.WithLabelValues(a.storeKind).Observe(time.Since(start).Seconds())
 	if err != nil {
+		a.metrics.storeErrors.WithLabelValues(a.storeKind, opDecide).Inc()
 		a.storeErrors.warn("usage plans: store decision failed", zap.String("plan", plan.name), zap.Error(err))
 		if a.OnStoreError == "allow" {
 			return verdict{outcome: outcomeStoreAllowed, key: key, plan: plan}
@@ -76,7 +84,7 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 		v.plan = plan
 		return v
 	}
-	v := verdict{outcome: d.Outcome.String(), key: key, plan: plan, decision: d, counted: true, throttle: req.Throttle}
+	v := verdict{outcome: d.Outcome.String(), key: key, plan: plan, decision: d, counted: true, throttle: req.Throttle, store: st}
 	if d.Outcome != store.Admitted {
 		v.reject = &gwerror.Response{Type: rejectType(d.Outcome), Header: http.Header{
 			"Retry-After": {retryAfter(d.RetryAfter)},
@@ -111,17 +119,15 @@ func matchPathOrSlash(m caddyhttp.MatchPath, r *http.Request) bool {
 	return m.Match(&r2)
 }
 
-// lookupKey finds a configured key, then a stored one.
-func (a *App) lookupKey(ctx context.Context, hash string) (store.Key, error) {
+// lookupKey finds a configured key, then a stored one in st.
+func (a *App) lookupKey(ctx context.Context, st store.Store, hash string) (store.Key, error) {
 	if k, ok := a.static[hash]; ok {
 		return k, nil
 	}
-	ctx, cancel := a.storeContext(ctx)
-	defer cancel()
-	return a.st().KeyByHash(ctx, hash)
+	return st.KeyByHash(ctx, hash)
 }
 
-// storeContext bounds a store call on the request path by store_timeout.
+// storeContext bounds the store work of one request by store_timeout.
 // The embedded store answers from memory and needs no deadline (which
 // would cost a timer per call).
 func (a *App) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {

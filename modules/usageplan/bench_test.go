@@ -27,7 +27,7 @@ func BenchmarkServeHTTPAdmittedRedis(b *testing.B) {
 }
 
 func benchServeHTTP(b *testing.B, storeURL string) {
-	clock := newClock(time.Now())
+	clock := testkit.NewClock(time.Now())
 	app := newApp(b, &App{Store: storeURL, StoreTimeout: caddy.Duration(time.Second),
 		Plans: map[string]*Plan{"basic": {Throttle: &store.Throttle{Rate: 1e9, Burst: 1e9},
 			Quota: &QuotaConfig{Limit: 1 << 50, Period: store.Day}, Concurrency: 1 << 30}}}, clock)

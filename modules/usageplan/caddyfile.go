@@ -24,14 +24,14 @@ func init() {
 // parseGlobalOption parses the usage_plans global option:
 //
 //	usage_plans {
-//	    store memory:// | file:///var/lib/gpugate/usage.db | redis://[:password@]host:port/db | rediss://...
+//	    store memory:// | file:///var/lib/gpugate/usage.db | redis[s][+sentinel|+cluster]://... (internal/redisconn)
 //	    on_store_error deny|allow
 //	    store_timeout <duration>
 //	    plan <name> {
 //	        throttle rate <req/s> burst <n>
 //	        throttle <METHOD> <path> rate <req/s> burst <n>
 //	        quota <n> per day|week|month [offset <duration>]
-//	        concurrency <n>
+//	        concurrency <n> [hold_after_disconnect <duration>]
 //	    }
 //	    key <name> {
 //	        hash sha256:<hex> | value {env.X} | value {file./path}
@@ -46,106 +46,72 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 	app := new(App)
 	d.Next() // option name
 	if d.NextArg() {
-		return nil, d.ArgErr()
+		return nil, d.Errf("usage_plans takes a block, not %q; write usage_plans { plan <name> { ... } }", d.Val())
 	}
-	for d.NextBlock(0) {
-		switch d.Val() {
+	b := directive.Open(d, "usage_plans").Repeatable("plan", "key")
+	for b.Next() {
+		var err error
+		switch b.Setting() {
 		case "store":
-			if !d.NextArg() {
+			if d.CountRemainingArgs() == 0 {
 				return nil, d.Err("usage_plans: store needs a URL: memory://, file:///path/usage.db or redis://host:port/0")
 			}
-			app.Store = d.Val()
-			if d.NextArg() {
-				return nil, d.ArgErr()
-			}
-			if err := checkStoreURL(caddy.NewReplacer().ReplaceKnown(app.Store, "")); err != nil {
-				return nil, d.Err(err.Error())
+			if app.Store, err = b.One("store redis://host:6379/0"); err == nil {
+				if err := (&App{Store: app.Store}).checkStore(); err != nil {
+					return nil, d.WrapErr(err)
+				}
 			}
 		case "on_store_error":
-			if !d.NextArg() || (d.Val() != "deny" && d.Val() != "allow") {
-				return nil, d.Err("usage_plans: write on_store_error deny or on_store_error allow")
-			}
-			app.OnStoreError = d.Val()
-			if d.NextArg() {
-				return nil, d.ArgErr()
+			if app.OnStoreError, err = b.One("on_store_error deny"); err == nil && app.OnStoreError != "deny" && app.OnStoreError != "allow" {
+				err = d.Err("usage_plans: write on_store_error deny or on_store_error allow")
 			}
 		case "store_timeout":
-			if !d.NextArg() {
-				return nil, d.Err("usage_plans: store_timeout needs a duration, e.g. store_timeout 100ms")
-			}
-			dur, err := caddy.ParseDuration(d.Val())
-			if err != nil || dur <= 0 {
-				return nil, d.Errf("usage_plans: store_timeout %q: write a positive duration such as 100ms", d.Val())
-			}
-			app.StoreTimeout = caddy.Duration(dur)
-			if d.NextArg() {
-				return nil, d.ArgErr()
-			}
+			app.StoreTimeout, err = b.Duration("store_timeout 100ms")
 		case "plan":
-			if err := parsePlan(d, app); err != nil {
-				return nil, err
-			}
+			err = parsePlan(b, app)
 		case "key":
-			if err := parseKey(d, app); err != nil {
-				return nil, err
-			}
+			err = parseKey(b, app)
 		default:
-			return nil, d.Errf("usage_plans: unknown subdirective %q; use store, on_store_error, store_timeout, plan or key", d.Val())
+			return nil, b.Unknown("store", "on_store_error", "store_timeout", "plan", "key")
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	if err := app.validateConfig(); err != nil {
-		return nil, d.Err(err.Error())
+		return nil, d.WrapErr(err)
 	}
 	return httpcaddyfile.App{Name: AppName, Value: caddyconfig.JSON(app, nil)}, nil
 }
 
-func parsePlan(d *caddyfile.Dispenser, app *App) error {
+func parsePlan(outer *directive.Block, app *App) error {
+	d := outer.Dispenser()
 	if !d.NextArg() {
 		return d.Err("usage_plans: plan needs a name: plan <name> { ... }")
 	}
 	name := d.Val()
+	if d.NextArg() {
+		return d.Errf("usage_plans: plan %s takes a block, not %q; write plan %s { throttle ... }", name, d.Val(), name)
+	}
 	if _, dup := app.Plans[name]; dup {
 		return d.Errf("usage_plans: plan %s is declared twice", name)
 	}
 	p := new(Plan)
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		switch d.Val() {
+	b := directive.Open(d, "usage_plans plan "+name).Repeatable("throttle")
+	for b.Next() {
+		var err error
+		switch b.Setting() {
 		case "throttle":
-			args := d.RemainingArgs()
-			switch {
-			case len(args) == 4:
-				t, err := parseThrottle(d, args)
-				if err != nil {
-					return err
-				}
-				if p.Throttle != nil {
-					return d.Errf("usage_plans: plan %s has two default throttles", name)
-				}
-				p.Throttle = t
-			case len(args) == 6:
-				t, err := parseThrottle(d, args[2:])
-				if err != nil {
-					return err
-				}
-				p.ThrottleOverrides = append(p.ThrottleOverrides, ThrottleOverride{Method: strings.ToUpper(args[0]), Path: args[1], Throttle: *t})
-			default:
-				return d.Err("usage_plans: write throttle rate <req/s> burst <n> or throttle <METHOD> <path> rate <req/s> burst <n>")
-			}
+			err = parseThrottleLine(b, name, p)
 		case "quota":
-			q, err := parseQuota(d)
-			if err != nil {
-				return err
-			}
-			p.Quota = q
+			p.Quota, err = parseQuota(b)
 		case "concurrency":
-			args := d.RemainingArgs()
-			n, err := strconv.ParseInt(strings.Join(args, " "), 10, 64)
-			if len(args) != 1 || err != nil || n < 1 {
-				return d.Err("usage_plans: write concurrency <n> with n at least 1 (in-flight requests per key)")
-			}
-			p.Concurrency = n
+			err = parseConcurrency(b, p)
 		default:
-			return d.Errf("usage_plans: plan %s: unknown setting %q; use throttle, quota or concurrency", name, d.Val())
+			return b.Unknown("throttle", "quota", "concurrency")
+		}
+		if err != nil {
+			return err
 		}
 	}
 	if app.Plans == nil {
@@ -153,7 +119,57 @@ func parsePlan(d *caddyfile.Dispenser, app *App) error {
 	}
 	app.Plans[name] = p
 	if err := validatePlan(name, p); err != nil {
-		return d.Err("usage_plans: " + err.Error())
+		return d.Errf("usage_plans: %w", err)
+	}
+	return nil
+}
+
+// parseThrottleLine parses `throttle rate <r> burst <b>` (the plan's
+// default bucket) or `throttle <METHOD> <path> rate <r> burst <b>`.
+func parseThrottleLine(b *directive.Block, plan string, p *Plan) error {
+	d := b.Dispenser()
+	args := d.RemainingArgs()
+	switch len(args) {
+	case 4:
+		t, err := parseThrottle(d, args)
+		if err != nil {
+			return err
+		}
+		if p.Throttle != nil {
+			return d.Errf("usage_plans: plan %s has two default throttles", plan)
+		}
+		p.Throttle = t
+	case 6:
+		t, err := parseThrottle(d, args[2:])
+		if err != nil {
+			return err
+		}
+		p.ThrottleOverrides = append(p.ThrottleOverrides, ThrottleOverride{Method: strings.ToUpper(args[0]), Path: args[1], Throttle: *t})
+	default:
+		return d.Err("usage_plans: write throttle rate <req/s> burst <n> or throttle <METHOD> <path> rate <req/s> burst <n>")
+	}
+	return nil
+}
+
+// parseConcurrency parses `concurrency <n> [hold_after_disconnect <d>]`.
+func parseConcurrency(b *directive.Block, p *Plan) error {
+	d := b.Dispenser()
+	args := d.RemainingArgs()
+	const usage = "usage_plans: write concurrency <n> [hold_after_disconnect <duration>] with n at least 1 (in-flight requests per key)"
+	if len(args) != 1 && (len(args) != 3 || args[1] != "hold_after_disconnect") {
+		return d.Err(usage)
+	}
+	n, err := strconv.ParseInt(args[0], 10, 64)
+	if err != nil || n < 1 {
+		return d.Err(usage)
+	}
+	p.Concurrency = n
+	if len(args) == 3 {
+		hold, err := caddy.ParseDuration(args[2])
+		if err != nil || hold < 0 || hold > maxDisconnectHold {
+			return d.Errf("usage_plans: hold_after_disconnect %q: write a duration from 0s to %s, e.g. hold_after_disconnect 10m", args[2], maxDisconnectHold)
+		}
+		p.HoldAfterDisconnect = caddy.Duration(hold)
 	}
 	return nil
 }
@@ -175,7 +191,8 @@ func parseThrottle(d *caddyfile.Dispenser, args []string) (*store.Throttle, erro
 }
 
 // parseQuota parses "quota <n> per day|week|month [offset <duration>]".
-func parseQuota(d *caddyfile.Dispenser) (*QuotaConfig, error) {
+func parseQuota(b *directive.Block) (*QuotaConfig, error) {
+	d := b.Dispenser()
 	args := d.RemainingArgs()
 	const usage = "usage_plans: write quota <n> per day|week|month [offset <duration>]"
 	if (len(args) != 3 && len(args) != 5) || args[1] != "per" {
@@ -197,40 +214,48 @@ func parseQuota(d *caddyfile.Dispenser) (*QuotaConfig, error) {
 		q.Offset = caddy.Duration(off)
 	}
 	if err := q.quota().Validate(); err != nil {
-		return nil, d.Err("usage_plans: " + err.Error())
+		return nil, d.Errf("usage_plans: %w", err)
 	}
 	return q, nil
 }
 
-func parseKey(d *caddyfile.Dispenser, app *App) error {
+func parseKey(outer *directive.Block, app *App) error {
+	d := outer.Dispenser()
 	if !d.NextArg() {
 		return d.Err("usage_plans: key needs a name: key <name> { hash sha256:<hex> plans <plan>... }")
 	}
 	k := StaticKey{Name: d.Val()}
-	for nesting := d.Nesting(); d.NextBlock(nesting); {
-		switch d.Val() {
+	b := directive.Open(d, "usage_plans key "+k.Name)
+	for b.Next() {
+		var err error
+		switch b.Setting() {
 		case "hash":
-			if !d.NextArg() {
+			if d.CountRemainingArgs() != 1 {
 				return d.Err("usage_plans: write hash sha256:<64 hex digits> (e.g. from: printf %s \"$KEY\" | sha256sum)")
 			}
-			k.Hash = strings.ToLower(d.Val())
+			k.Hash, err = b.One("hash sha256:<hex>")
+			k.Hash = strings.ToLower(k.Hash)
 		case "value":
-			if !d.NextArg() {
+			if d.CountRemainingArgs() != 1 {
 				return d.Err("usage_plans: write value {env.NAME} (a placeholder keeps the key out of the config)")
 			}
-			k.Value = d.Val()
+			k.Value, _ = b.One("value {env.NAME}")
 			if err := directive.CheckSecretPlaceholder("usage_plans: key "+k.Name+" value", k.Value); err != nil {
-				return d.Err(err.Error() + " (or write hash sha256:<hex>)")
+				return d.Errf("%w (or write hash sha256:<hex>)", err)
 			}
 		case "plans":
-			k.Plans = d.RemainingArgs()
-			if len(k.Plans) == 0 {
+			if d.CountRemainingArgs() == 0 {
 				return d.Err("usage_plans: write plans <plan>...")
 			}
+			k.Plans, err = b.Many("plans basic")
 		case "disabled":
+			err = b.Flag()
 			k.Disabled = true
 		default:
-			return d.Errf("usage_plans: key %s: unknown setting %q; use hash, value, plans or disabled", k.Name, d.Val())
+			return b.Unknown("hash", "value", "plans", "disabled")
+		}
+		if err != nil {
+			return err
 		}
 	}
 	app.Keys = append(app.Keys, k)
@@ -252,48 +277,56 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 	if len(hd.Plans) == 0 {
 		return nil, h.Err(errNoPlans.Error())
 	}
-	for h.NextBlock(0) {
-		switch h.Val() {
+	b := directive.Open(h.Dispenser, "usage_plan")
+	for b.Next() {
+		var err error
+		switch b.Setting() {
 		case "key_source":
-			args := h.RemainingArgs()
-			if len(args) != 2 {
-				return nil, h.Err("usage_plan: write key_source header <Name>, key_source query <name> or key_source placeholder {http.auth.user.plan_key}")
-			}
-			hd.KeySource = &KeySource{From: args[0], Name: args[1]}
-			if err := hd.KeySource.validate(); err != nil {
-				return nil, h.Err(err.Error())
+			var args []string
+			if args, err = b.Args(2, "key_source header <Name>` (or `query <name>`, `placeholder {http.auth.user.plan_key}"); err == nil {
+				hd.KeySource = &KeySource{From: args[0], Name: args[1]}
+				if verr := hd.KeySource.validate(); verr != nil {
+					err = h.WrapErr(verr)
+				}
 			}
 		case "cost":
-			args := h.RemainingArgs()
-			n, err := strconv.ParseInt(strings.Join(args, " "), 10, 64)
-			if len(args) != 1 || err != nil || n < 0 {
+			var n int64
+			if h.CountRemainingArgs() != 1 {
+				return nil, h.Err("usage_plan: write cost <n> with a whole number of quota units, 0 or more")
+			}
+			if n, err = b.Int(0, "cost 10"); err != nil {
 				return nil, h.Err("usage_plan: write cost <n> with a whole number of quota units, 0 or more")
 			}
 			hd.Cost = &n
 		case "refund_on":
-			hd.RefundOn = h.RemainingArgs()
-			if len(hd.RefundOn) == 0 {
+			if h.CountRemainingArgs() == 0 {
 				return nil, h.Err("usage_plan: write refund_on 5xx, refund_on timeout or refund_on 5xx timeout")
 			}
-			for _, f := range hd.RefundOn {
-				if f != "5xx" && f != "timeout" {
-					return nil, h.Err(errRefundOn(f).Error())
+			if hd.RefundOn, err = b.Many("refund_on 5xx timeout"); err == nil {
+				for _, f := range hd.RefundOn {
+					if f != "5xx" && f != "timeout" {
+						return nil, h.WrapErr(errRefundOn(f))
+					}
 				}
 			}
 		case "hide_ratelimit_headers":
+			err = b.Flag()
 			hd.HideRateLimitHeaders = true
 		default:
-			return nil, h.Errf("usage_plan: unknown setting %q; use key_source, cost, refund_on or hide_ratelimit_headers", h.Val())
+			return nil, b.Unknown("key_source", "cost", "refund_on", "hide_ratelimit_headers")
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	if declared, ok := declaredPlans(h); ok {
-		for _, p := range hd.Plans {
-			if _, found := declared[p]; !found {
-				return nil, h.Err(errUnknownPlan(p, sortedNames(declared)).Error())
-			}
-		}
-	} else {
+	declared, ok := declaredPlans(h)
+	if !ok {
 		return nil, h.Err("usage_plan: no usage plans are configured; add a usage_plans { plan <name> { ... } } global option")
+	}
+	for _, p := range hd.Plans {
+		if _, found := declared[p]; !found {
+			return nil, h.WrapErr(errUnknownPlan(p, sortedNames(declared)))
+		}
 	}
 	return hd, nil
 }

@@ -34,11 +34,15 @@ func TestAdaptErrors(t *testing.T) {
 		want      []string
 	}{
 		{"store scheme", global("store mysql://db"), []string{"usage_plans: store scheme", "memory://", "redis://"}},
-		{"store redis db", global("store redis://:pw@127.0.0.1:6379/abc"), []string{"usage_plans: usage plans store: invalid Redis URL", "redis://[:password@]host:port/db"}},
+		{"store redis db", global("store redis://:pw@127.0.0.1:6379/abc"), []string{"usage_plans: store: redis URL", `database "abc": write a number`}},
+		{"store redis several hosts", global("store redis://a:1,b:2"), []string{"usage_plans: store: redis URL", "redis+cluster://"}},
+		{"store redis ca_file without TLS", global("store redis://h:6379/0?ca_file=/ca.pem"), []string{"usage_plans: store: redis URL", "rediss://"}},
+		{"hold without cap", "{\n\tusage_plans {\n\t\tplan p {\n\t\t\tconcurrency 0 hold_after_disconnect 1m\n\t\t}\n\t}\n}\n", []string{"usage_plans: write concurrency <n>"}},
+		{"hold duration", global("plan p {\n concurrency 2 hold_after_disconnect forever\n}"), []string{`hold_after_disconnect "forever"`, "10m"}},
 		{"store missing", global("store"), []string{"usage_plans: store needs a URL"}},
 		{"on_store_error", global("on_store_error maybe"), []string{"on_store_error deny or on_store_error allow"}},
 		{"store_timeout", global("store_timeout soon"), []string{"store_timeout", "100ms"}},
-		{"unknown subdirective", global("plans x"), []string{`unknown subdirective "plans"`, "plan or key"}},
+		{"unknown subdirective", global("plans x"), []string{`unknown subdirective "plans"`, "plan, key"}},
 		{"throttle shape", global("plan a {\n throttle 10 20\n}"), []string{"throttle rate <req/s> burst <n>"}},
 		{"throttle zero rate", global("plan a {\n throttle rate 0 burst 5\n}"), []string{"throttle rate", "above 0"}},
 		{"throttle zero burst", global("plan a {\n throttle rate 5 burst 0\n}"), []string{"burst", "at least 1"}},
@@ -47,7 +51,7 @@ func TestAdaptErrors(t *testing.T) {
 		{"quota shape", global("plan a {\n quota 100 daily\n}"), []string{"quota <n> per day|week|month"}},
 		{"quota offset too long", global("plan a {\n quota 100 per day offset 25h\n}"), []string{"offset", "less than 24h"}},
 		{"concurrency", global("plan a {\n concurrency 0\n}"), []string{"concurrency <n>", "at least 1"}},
-		{"plan setting", global("plan a {\n rate 5\n}"), []string{`unknown setting "rate"`, "throttle, quota or concurrency"}},
+		{"plan setting", global("plan a {\n rate 5\n}"), []string{`unknown subdirective "rate"`, "throttle, quota, concurrency"}},
 		{"plan twice", global("plan a {\n concurrency 1\n}\nplan a {\n concurrency 2\n}"), []string{"plan a is declared twice"}},
 		{"key no plans", global("plan a {\n concurrency 1\n}\nkey k {\n hash sha256:" + strings.Repeat("a", 64) + "\n}"), []string{"key k has no plans", "plans basic"}},
 		{"key unknown plan", global("plan a {\n concurrency 1\n}\nkey k {\n value {env.K}\n plans b\n}"), []string{`unknown plan "b"`, "declared plans: a"}},
@@ -62,7 +66,7 @@ func TestAdaptErrors(t *testing.T) {
 		{"refund_on", site("usage_plan basic {\n refund_on 4xx\n}"), []string{`refund_on "4xx"`, "refund_on 5xx"}},
 		{"key_source kind", site("usage_plan basic {\n key_source cookie k\n}"), []string{`key_source "cookie"`, "header <Name>"}},
 		{"key_source placeholder", site("usage_plan basic {\n key_source placeholder plan_key\n}"), []string{"{http.auth.user.plan_key}"}},
-		{"unknown setting", site("usage_plan basic {\n costs 2\n}"), []string{`usage_plan: unknown setting "costs"`, "cost"}},
+		{"unknown setting", site("usage_plan basic {\n costs 2\n}"), []string{`usage_plan: unknown subdirective "costs"`, "cost"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { adapttest.Error(t, c.src, c.want...) })

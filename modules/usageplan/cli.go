@@ -21,7 +21,7 @@ func init() {
 		Short: "Manages API keys and usage plans of a running gateway",
 		Long: `
 Manages the API keys and usage plans of a running gateway through its admin
-endpoint (the admin.api.usage_plans module). The admin address comes from
+endpoint (the admin.api.gpugate_usage_plans module). The admin address comes from
 --address, else from the config named by --config, else Caddy's default.
 
   usage-plans plans

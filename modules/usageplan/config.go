@@ -23,6 +23,10 @@ type Plan struct {
 	Quota *QuotaConfig `json:"quota,omitempty"`
 	// Concurrency caps the in-flight requests per key.
 	Concurrency int64 `json:"concurrency,omitempty"`
+	// HoldAfterDisconnect keeps a request's concurrency slot for this long
+	// after its client hung up (default 0: freed at once), for upstreams
+	// that go on working when the gateway drops their request.
+	HoldAfterDisconnect caddy.Duration `json:"hold_after_disconnect,omitempty"`
 }
 
 // ThrottleOverride is a per method+path throttle inside a plan.
@@ -68,6 +72,9 @@ type StaticKey struct {
 	Disabled bool `json:"disabled,omitempty"`
 }
 
+// maxDisconnectHold bounds hold_after_disconnect.
+const maxDisconnectHold = 24 * time.Hour
+
 var (
 	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	hashPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
@@ -104,6 +111,12 @@ func validatePlan(name string, p *Plan) error {
 	}
 	if p.Concurrency < 0 {
 		return fmt.Errorf("plan %s: concurrency must be at least 1 (omit it for no cap)", name)
+	}
+	if p.HoldAfterDisconnect < 0 || time.Duration(p.HoldAfterDisconnect) > maxDisconnectHold {
+		return fmt.Errorf("plan %s: hold_after_disconnect must be between 0 and %s", name, maxDisconnectHold)
+	}
+	if p.HoldAfterDisconnect > 0 && p.Concurrency == 0 {
+		return fmt.Errorf("plan %s: hold_after_disconnect needs a cap: write concurrency <n> hold_after_disconnect <duration>", name)
 	}
 	return nil
 }

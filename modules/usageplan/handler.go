@@ -131,7 +131,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		setRateLimitHeaders(w.Header(), v, h.app.now())
 	}
 	if v.decision.Lease.ID != "" {
-		defer h.release(r.Context(), v)
+		h.app.metrics.leasesHeld.WithLabelValues(v.plan.name).Inc()
+		defer h.release(r, v)
 	}
 	charged := v.decision.Charge.Cost > 0
 	if !charged || (!h.refund5xx && !h.refundTimeout) {
@@ -142,7 +143,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.shouldRefund(rec.status, err) {
 		ctx, cancel := h.app.backgroundContext(r.Context())
 		defer cancel()
-		if rerr := h.app.st().Refund(ctx, v.decision.Charge); rerr != nil {
+		if rerr := v.store.Refund(ctx, v.decision.Charge); rerr != nil {
+			h.app.metrics.storeErrors.WithLabelValues(h.app.storeKind, opRefund).Inc()
 			h.app.storeErrors.warn("usage plans: refund failed", zap.String("plan", v.plan.name), zap.Error(rerr))
 		}
 	}
@@ -174,13 +176,28 @@ func handlerStatus(err error) int {
 	return 0
 }
 
-// release frees the request's concurrency slot, even when the client went
-// away.
-func (h *Handler) release(ctx context.Context, v verdict) {
-	ctx, cancel := h.app.backgroundContext(ctx)
+// release frees the request's concurrency slot when the response ends,
+// also when the client went away. A client that hung up keeps its slot
+// for the plan's hold_after_disconnect, so that hanging up and retrying
+// cannot put more work on an upstream that ignores disconnects than the
+// cap allows. Releasing never delays the response: the Redis store sends
+// releases in the background.
+func (h *Handler) release(r *http.Request, v verdict) {
+	if hold := v.plan.disconnectHold; hold > 0 && r.Context().Err() != nil {
+		h.app.afterFunc(hold, func() { h.app.releaseLease(r.Context(), v) })
+		return
+	}
+	h.app.releaseLease(r.Context(), v)
+}
+
+// releaseLease gives v's slot back to the store that granted it.
+func (a *App) releaseLease(ctx context.Context, v verdict) {
+	a.metrics.leasesHeld.WithLabelValues(v.plan.name).Dec()
+	ctx, cancel := a.backgroundContext(ctx)
 	defer cancel()
-	if err := h.app.st().Release(ctx, v.decision.Lease); err != nil {
-		h.app.storeErrors.warn("usage plans: releasing a concurrency lease failed", zap.String("plan", v.plan.name), zap.Error(err))
+	if err := v.store.Release(ctx, v.decision.Lease); err != nil {
+		a.metrics.storeErrors.WithLabelValues(a.storeKind, opRelease).Inc()
+		a.storeErrors.warn("usage plans: releasing a concurrency lease failed", zap.String("plan", v.plan.name), zap.Error(err))
 	}
 }
 

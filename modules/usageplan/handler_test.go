@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpugate/gpugate/tests/testkit"
+
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gpugate/gpugate/modules/usageplan/store"
@@ -17,14 +19,14 @@ import (
 // fixture is an app with one stored key in plan basic.
 type fixture struct {
 	app   *App
-	clock *testClock
+	clock *testkit.Clock
 	key   string // plaintext value
 	keyID string
 }
 
 func newFixture(t *testing.T, plans map[string]*Plan, keyPlans ...string) *fixture {
 	t.Helper()
-	f := &fixture{clock: newClock(noon)}
+	f := &fixture{clock: testkit.NewClock(noon)}
 	f.app = newApp(t, &App{Plans: plans}, f.clock)
 	if len(keyPlans) == 0 {
 		keyPlans = []string{"basic"}
@@ -39,7 +41,7 @@ func newFixture(t *testing.T, plans map[string]*Plan, keyPlans ...string) *fixtu
 
 func TestRejectsMissingUnknownDisabledAndWrongPlanKeys(t *testing.T) {
 	t.Setenv("TEST_PARTNER_KEY", "partner-key-value-0123456789")
-	f := &fixture{clock: newClock(noon)}
+	f := &fixture{clock: testkit.NewClock(noon)}
 	f.app = newApp(t, &App{Plans: basicPlans(), Keys: []StaticKey{
 		{Name: "off", Value: "{env.TEST_PARTNER_KEY}", Plans: []string{"basic"}, Disabled: true},
 	}}, f.clock)
@@ -65,7 +67,8 @@ func TestRejectsMissingUnknownDisabledAndWrongPlanKeys(t *testing.T) {
 func TestAdmittedRequestHeadersPlaceholdersAndKeyStripping(t *testing.T) {
 	f := newFixture(t, basicPlans())
 	h := newHandler(t, f.app, &Handler{Plans: []string{"pro", "basic"}})
-	admittedBefore := counterValue(f.app.metrics.decisions.WithLabelValues("basic", "admitted")) // process-wide
+	admitted := f.app.metrics.decisions.WithLabelValues("basic", "admitted")
+	before := counterValue(admitted) // the collectors are the process's: other tests count too
 	res := do(t, h, get("/v1/x", f.key), nil)
 	if res.status != http.StatusOK || res.upstream == nil {
 		t.Fatalf("status %d", res.status)
@@ -86,8 +89,8 @@ func TestAdmittedRequestHeadersPlaceholdersAndKeyStripping(t *testing.T) {
 			t.Errorf("{%s} = %q, want %q", ph, got, want)
 		}
 	}
-	if got := counterValue(f.app.metrics.decisions.WithLabelValues("basic", "admitted")) - admittedBefore; got != 1 {
-		t.Errorf("admitted metric = %v", got)
+	if got := counterValue(admitted) - before; got != 1 {
+		t.Errorf("admitted metric grew by %v, want 1", got)
 	}
 }
 
@@ -99,7 +102,7 @@ func TestThrottleThenRefill(t *testing.T) {
 			t.Fatalf("burst request %d: %d", i, res.status)
 		}
 	}
-	f.clock.add(250 * time.Millisecond)
+	f.clock.Advance(250 * time.Millisecond)
 	res := do(t, h, get("/", f.key), nil)
 	if res.status != http.StatusTooManyRequests || res.body != "{\"message\":\"Too Many Requests\"}\n" || res.upstream != nil {
 		t.Fatalf("fourth: %d %q", res.status, res.body)
@@ -107,7 +110,7 @@ func TestThrottleThenRefill(t *testing.T) {
 	if got := res.header.Get("Retry-After"); got != "1" { // 750ms rounded up
 		t.Fatalf("Retry-After = %q, want 1", got)
 	}
-	f.clock.add(750 * time.Millisecond)
+	f.clock.Advance(750 * time.Millisecond)
 	if res := do(t, h, get("/", f.key), nil); res.status != http.StatusOK {
 		t.Fatalf("after refill: %d", res.status)
 	}
@@ -132,7 +135,7 @@ func TestQuotaExceededUntilMidnightAndCost(t *testing.T) {
 	if res := do(t, poll, get("/jobs/1", f.key), nil); res.status != http.StatusOK {
 		t.Fatalf("a cost 0 poll with no quota left: %d", res.status)
 	}
-	f.clock.set(noon.Add(12 * time.Hour))
+	f.clock.Set(noon.Add(12 * time.Hour))
 	if res := do(t, gen, get("/generate", f.key), nil); res.status != http.StatusOK {
 		t.Fatalf("next day: %d", res.status)
 	}
@@ -258,7 +261,7 @@ func TestOnStoreError(t *testing.T) {
 	t.Setenv("TEST_STATIC_KEY", "static-key-value-0123456789")
 	for _, policy := range []string{"deny", "allow"} {
 		t.Run(policy, func(t *testing.T) {
-			f := &fixture{clock: newClock(noon)}
+			f := &fixture{clock: testkit.NewClock(noon)}
 			f.app = newApp(t, &App{Plans: basicPlans(), OnStoreError: policy,
 				Keys: []StaticKey{{Name: "s", Value: "{env.TEST_STATIC_KEY}", Plans: []string{"basic"}}}}, f.clock)
 			f.app.opened.Store(storeBox{failingStore{f.app.st()}})

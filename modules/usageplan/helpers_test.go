@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpugate/gpugate/tests/testkit"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,26 +22,18 @@ import (
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
 
-// testClock is a settable clock.
-type testClock struct{ t atomic.Int64 }
-
-func newClock(t time.Time) *testClock    { c := &testClock{}; c.set(t); return c }
-func (c *testClock) set(t time.Time)     { c.t.Store(t.UnixNano()) }
-func (c *testClock) add(d time.Duration) { c.t.Add(int64(d)) }
-func (c *testClock) now() time.Time      { return time.Unix(0, c.t.Load()).UTC() }
-
 // noon is the default test time: 12:00:00 UTC, 12h before the day ends.
 var noon = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 var storeSeq atomic.Int64
 
 // newApp provisions app with a fresh memory store and the clock.
-func newApp(t testing.TB, app *App, clock *testClock) *App {
+func newApp(t testing.TB, app *App, clock *testkit.Clock) *App {
 	t.Helper()
 	if app.Store == "" {
 		app.Store = "memory://test-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + itoa(storeSeq.Add(1))
 	}
-	app.now = clock.now
+	app.now = clock.Now
 	ctx := adapttest.Context(t)
 	t.Cleanup(func() { _ = app.Cleanup() })
 	if err := app.Validate(); err != nil {

@@ -6,11 +6,14 @@ import (
 	gometrics "github.com/gpugate/gpugate/modules/internal/metrics"
 )
 
-// metrics are the usage-plan collectors. Labels are the plan and the
-// outcome only: never a key or key id (unbounded and it leaks keys).
+// metrics are the usage-plan collectors. Labels are the plan, the outcome,
+// the store kind and the store operation only: never a key or key id
+// (unbounded, and it leaks keys).
 type metrics struct {
 	decisions     *prometheus.CounterVec
 	storeDuration *prometheus.HistogramVec
+	storeErrors   *prometheus.CounterVec
+	leasesHeld    *prometheus.GaugeVec
 }
 
 // Outcome labels beyond store.Outcome's.
@@ -21,7 +24,17 @@ const (
 	noPlan              = "none"
 )
 
-// The process-wide collectors (see modules/internal/metrics).
+// Operation labels of store errors.
+const (
+	opDecide     = "decide"
+	opKeyLookup  = "key_lookup"
+	opRelease    = "release"
+	opRefund     = "refund"
+	opBackground = "background"
+)
+
+// The process-wide collectors (see modules/internal/metrics): counts go on
+// across `caddy reload`.
 var (
 	decisionsTotal = gometrics.NewCollector(func() *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -36,17 +49,35 @@ var (
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
 		}, []string{"store"})
 	})
+	storeErrorsTotal = gometrics.NewCollector(func() *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "gpugate", Subsystem: "usage_plan", Name: "store_errors_total",
+			Help: "Failed or timed-out usage-plan store calls, by store kind and operation (decide, key_lookup, release, refund, background).",
+		}, []string{"store", "operation"})
+	})
+	concurrencyLeasesHeld = gometrics.NewCollector(func() *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "gpugate", Subsystem: "usage_plan", Name: "concurrency_leases_held",
+			Help: "Concurrency slots held by requests in flight through this instance, by plan.",
+		}, []string{"plan"})
+	})
 )
 
-// newMetrics registers the collectors on a config's registry; a nil
+// registerMetrics registers the collectors on a config's registry; a nil
 // registry gives working, unregistered collectors.
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func registerMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := new(metrics)
 	var err error
 	if m.decisions, err = decisionsTotal.Register(reg); err != nil {
 		return nil, err
 	}
 	if m.storeDuration, err = storeDurationSeconds.Register(reg); err != nil {
+		return nil, err
+	}
+	if m.storeErrors, err = storeErrorsTotal.Register(reg); err != nil {
+		return nil, err
+	}
+	if m.leasesHeld, err = concurrencyLeasesHeld.Register(reg); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
-	"go.uber.org/zap"
 
+	"github.com/gpugate/gpugate/modules/internal/redisconn"
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 	"github.com/gpugate/gpugate/modules/usageplan/store/embedded"
 	"github.com/gpugate/gpugate/modules/usageplan/store/redisstore"
@@ -26,11 +26,21 @@ type pooledStore struct{ store.Store }
 // Destruct closes the store when the last config lets go of it.
 func (p pooledStore) Destruct() error { return p.Close() }
 
-// checkStoreURL validates a store URL without opening it.
+// checkStoreURL validates a store URL without opening it or resolving a
+// Redis URL's secrets.
 func checkStoreURL(raw string) error {
+	if raw == "" {
+		return fmt.Errorf("usage_plans: store resolved to nothing; set the variable it names (e.g. GPUGATE_REDIS_URL)")
+	}
+	if redisconn.IsRedisURL(raw) {
+		if err := redisconn.Check(raw); err != nil {
+			return fmt.Errorf("usage_plans: store: %w", err)
+		}
+		return nil
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("usage_plans: store: not a URL; write memory://, file:///path/usage.db or redis://host:port/0")
+		return fmt.Errorf("usage_plans: store: not a URL; write memory://, file:///path/usage.db or %s", redisconn.Example)
 	}
 	switch u.Scheme {
 	case "memory":
@@ -40,16 +50,8 @@ func checkStoreURL(raw string) error {
 			return fmt.Errorf("usage_plans: store %s: write file:///absolute/path/usage.db", raw)
 		}
 		return nil
-	case "redis", "rediss":
-		if u.Host == "" {
-			return fmt.Errorf("usage_plans: store: write redis://[:password@]host:port/db")
-		}
-		if err := redisstore.CheckURL(raw); err != nil {
-			return fmt.Errorf("usage_plans: %w", err)
-		}
-		return nil
 	default:
-		return fmt.Errorf("usage_plans: store scheme %q: write memory://, file:///path/usage.db, redis:// or rediss://", u.Scheme)
+		return fmt.Errorf("usage_plans: store scheme %q: write memory://, file:///path/usage.db or a Redis URL (%s)", u.Scheme, redisconn.Example)
 	}
 }
 
@@ -59,18 +61,20 @@ func filePath(u *url.URL) string {
 	return u.Host + u.Path
 }
 
-// storeKind is the metric label of a store URL's kind.
+// storeKind is the metric label of a store URL's kind: memory, file or
+// redis (any Redis deployment).
 func storeKind(raw string) string {
-	scheme, _, _ := strings.Cut(raw, "://")
-	if scheme == "rediss" {
+	if redisconn.IsRedisURL(raw) {
 		return "redis"
 	}
+	scheme, _, _ := strings.Cut(raw, "://")
 	return scheme
 }
 
 // acquireStore opens the store of rawURL or reuses the one a previous
 // config opened. The returned id must be released with stores.Delete.
-func acquireStore(rawURL string, timeout time.Duration, logger *zap.Logger) (store.Store, string, error) {
+// onError receives the store's background errors.
+func acquireStore(rawURL string, timeout time.Duration, onError func(error)) (store.Store, string, error) {
 	if err := checkStoreURL(rawURL); err != nil {
 		return nil, "", err
 	}
@@ -82,7 +86,7 @@ func acquireStore(rawURL string, timeout time.Duration, logger *zap.Logger) (sto
 		id += "#" + timeout.String()
 	}
 	v, _, err := stores.LoadOrNew(id, func() (caddy.Destructor, error) {
-		st, err := openStore(rawURL, timeout, logger)
+		st, err := openStore(rawURL, timeout, onError)
 		if err != nil {
 			return nil, err
 		}
@@ -94,15 +98,13 @@ func acquireStore(rawURL string, timeout time.Duration, logger *zap.Logger) (sto
 	return v.(pooledStore).Store, id, nil
 }
 
-func openStore(rawURL string, timeout time.Duration, logger *zap.Logger) (store.Store, error) {
-	u, _ := url.Parse(rawURL)
-	onError := func(err error) { logger.Warn("usage plans store background error", zap.Error(err)) }
-	switch u.Scheme {
-	case "memory":
-		return embedded.OpenMemory(), nil
-	case "file":
-		return embedded.OpenFile(filePath(u), embedded.Options{OnError: onError})
-	default:
+func openStore(rawURL string, timeout time.Duration, onError func(error)) (store.Store, error) {
+	if redisconn.IsRedisURL(rawURL) {
 		return redisstore.Open(rawURL, redisstore.Options{Timeout: timeout, OnError: onError})
 	}
+	u, _ := url.Parse(rawURL)
+	if u.Scheme == "memory" {
+		return embedded.OpenMemory(), nil
+	}
+	return embedded.OpenFile(filePath(u), embedded.Options{OnError: onError})
 }

@@ -18,7 +18,7 @@ func NewClock(t time.Time) *Clock {
 }
 
 // Now returns the clock's time (pass c.Now where a module takes a now func).
-func (c *Clock) Now() time.Time { return time.Unix(0, c.ns.Load()) }
+func (c *Clock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
 
 // Set moves the clock to t.
 func (c *Clock) Set(t time.Time) { c.ns.Store(t.UnixNano()) }

@@ -35,8 +35,8 @@ func TestListModulesShowsGpugateAndStandardModules(t *testing.T) {
 	for _, id := range []string{
 		"http.handlers.gpugate_jwt_auth",
 		"http.handlers.gpugate_usage_plan",
-		"usage_plans",
-		"admin.api.usage_plans",
+		"gpugate_usage_plans",
+		"admin.api.gpugate_usage_plans",
 		"http.handlers.gpugate_runpod",
 		"http.handlers.gpugate_modal",
 		"http.handlers.gpugate_cors",

@@ -1,7 +1,10 @@
-// Package loadbench measures the gateway's throughput against a bare Caddy
+// Package loadbench measures the gateway against a bare Caddy
 // reverse_proxy of the same Caddy version, both in front of the same
-// upstream, in one run, and reports the ratio (DESIGN.md's targets: >= 0.92
-// with the embedded store, >= 0.80 with Redis).
+// upstream, in one run: throughput ratios and CPU per request (process CPU
+// time / requests served, steadier than throughput on a shared machine),
+// and for the Redis store the redis-server CPU per decision. Targets
+// (issue 10): embedded chain CPU per request within 5% of bare Caddy's,
+// Redis chain >= 0.90x bare throughput, redis-server <= 15 µs per decision.
 //
 // It runs only under `./xcaddy.sh bench` (GPUGATE_LOAD_BENCH=1): it loads
 // both cores for tens of seconds.
@@ -14,6 +17,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,16 +28,30 @@ import (
 const (
 	jwtSecret = "loadbench-secret-0123456789abcdef0123456789"
 	apiKey    = "gpg_loadbench_0123456789abcdef"
-	workers   = 32
+	workers   = 64
 	runFor    = 4 * time.Second // per target and round
 	rounds    = 3
 )
 
-// BenchmarkChainVsBareProxy reports req/s of the bare proxy and of the full
-// chain (JWT + API key + usage plan + proxy) per store, and their ratio.
-// The metrics are per run, not per b.N iteration (the B/op and allocs/op
-// figures are the load generator's own); a run lasts about
-// 3 targets x rounds x runFor.
+// target is one server under load.
+type target struct {
+	name    string
+	gw      *testkit.Gateway
+	headers map[string]string
+	redis   *testkit.Redis // the store's server, for its CPU
+
+	requests int
+	elapsed  time.Duration
+	cpu      time.Duration // the gateway process
+	redisCPU time.Duration // redis-server process
+	redisCmd time.Duration // redis-server command time (INFO commandstats)
+}
+
+// BenchmarkChainVsBareProxy reports, per target, req/s, the ratio to the
+// bare proxy and CPU µs per request, and for Redis the redis-server CPU µs
+// per decision (process time and command time). The metrics are per run,
+// not per b.N iteration (the B/op and allocs/op figures are the load
+// generator's own); a run lasts about 3 targets x rounds x runFor.
 func BenchmarkChainVsBareProxy(b *testing.B) {
 	if os.Getenv("GPUGATE_LOAD_BENCH") != "1" {
 		b.Skip("load benchmark: run with ./xcaddy.sh bench (GPUGATE_LOAD_BENCH=1)")
@@ -65,57 +83,119 @@ func BenchmarkChainVsBareProxy(b *testing.B) {
 		})
 	}
 	credentials := map[string]string{"Authorization": "Bearer " + token, "X-Api-Key": apiKey}
-	targets := []struct {
-		name    string
-		url     string
-		headers map[string]string
-	}{
-		{"bare", bare.URL, nil},
-		{"embedded", chain("file://" + filepath.Join(b.TempDir(), "usage.db")).URL, credentials},
-		{"redis", chain(redis.URL(0)).URL, credentials},
+	targets := []*target{
+		{name: "bare", gw: bare},
+		{name: "embedded", gw: chain("file://" + filepath.Join(b.TempDir(), "usage.db")), headers: credentials},
+		{name: "redis", gw: chain(redis.URL(0)), headers: credentials, redis: redis},
 	}
 	// All three run side by side and are measured in alternating rounds, so
 	// a drift in machine load does not favour whichever runs first.
-	rps := make(map[string]float64)
 	for range rounds {
-		for _, target := range targets {
-			rps[target.name] += measure(b, target.url, target.headers) / rounds
+		for _, t := range targets {
+			measure(b, t)
 		}
 	}
-	b.ReportMetric(rps["bare"], "bare-req/s")
-	for _, target := range targets[1:] {
-		b.ReportMetric(rps[target.name], target.name+"-req/s")
-		b.ReportMetric(rps[target.name]/rps["bare"], target.name+"-ratio")
+	base := targets[0]
+	b.ReportMetric(base.rps(), "bare-req/s")
+	b.ReportMetric(base.cpuPerRequest(), "bare-cpu-us/req")
+	for _, t := range targets[1:] {
+		b.ReportMetric(t.rps(), t.name+"-req/s")
+		b.ReportMetric(t.rps()/base.rps(), t.name+"-ratio")
+		b.ReportMetric(t.cpuPerRequest(), t.name+"-cpu-us/req")
+		b.ReportMetric(t.cpuPerRequest()/base.cpuPerRequest(), t.name+"-cpu-ratio")
 	}
+	r := targets[2]
+	b.ReportMetric(perRequest(r.redisCPU, r.requests), "redis-server-cpu-us/decision")
+	b.ReportMetric(perRequest(r.redisCmd, r.requests), "redis-script-us/decision")
+	b.ReportMetric(r.cpuPerRequest()+perRequest(r.redisCPU, r.requests), "redis-total-cpu-us/req")
 }
 
-// measure runs the load against base for runFor and returns successful
-// requests per second; any failed request fails the benchmark.
-func measure(b *testing.B, base string, headers map[string]string) float64 {
+func (t *target) rps() float64 { return float64(t.requests) / t.elapsed.Seconds() }
+
+func (t *target) cpuPerRequest() float64 { return perRequest(t.cpu, t.requests) }
+
+func perRequest(d time.Duration, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(d.Microseconds()) / float64(n)
+}
+
+// measure runs the load against t for runFor and adds what it served and
+// the CPU it (and its Redis) used; any failed request fails the benchmark.
+func measure(b *testing.B, t *target) {
 	b.Helper()
+	cpu0, cmd0, redis0 := cpuOf(b, t.gw.Pid()), time.Duration(0), time.Duration(0)
+	if t.redis != nil {
+		cmd0, redis0 = commandTime(b, t.redis), cpuOf(b, t.redis.Pid())
+	}
 	res, err := testkit.Load(context.Background(), testkit.LoadOptions{
 		NewRequest: func() (*http.Request, error) {
-			req, err := http.NewRequest(http.MethodGet, base+"/v2/pods", nil)
+			req, err := http.NewRequest(http.MethodGet, t.gw.URL+"/v2/pods", nil)
 			if err != nil {
 				return nil, err
 			}
-			for k, v := range headers {
+			for k, v := range t.headers {
 				req.Header.Set(k, v)
 			}
 			return req, nil
 		},
 		Workers:  workers,
 		Duration: runFor,
-		Warmup:   500,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 	if res.Errors > 0 {
-		b.Fatalf("%s: %d failed requests (first: %s)", base, res.Errors, res.FirstError)
+		b.Fatalf("%s: %d failed requests (first: %s)", t.name, res.Errors, res.FirstError)
 	}
-	fmt.Fprintf(os.Stderr, "loadbench %s: %s\n", base, res)
-	return res.RPS
+	t.requests += res.Requests
+	t.elapsed += res.Elapsed
+	cpu := cpuOf(b, t.gw.Pid()) - cpu0
+	t.cpu += cpu
+	line := fmt.Sprintf("loadbench %s: %s, %.1f µs CPU/req", t.name, res, perRequest(cpu, res.Requests))
+	if t.redis != nil {
+		rc, cmd := cpuOf(b, t.redis.Pid())-redis0, commandTime(b, t.redis)-cmd0
+		t.redisCPU += rc
+		t.redisCmd += cmd
+		line += fmt.Sprintf(", redis-server %.1f µs CPU (%.1f µs in the script) per decision",
+			perRequest(rc, res.Requests), perRequest(cmd, res.Requests))
+	}
+	fmt.Fprintln(os.Stderr, line)
+}
+
+func cpuOf(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	d, err := testkit.ProcessCPU(pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+// commandTime is the time redis-server spent executing the decision
+// scripts so far (usec of EVALSHA and EVAL in INFO commandstats; the
+// commands a script calls are inside that time).
+func commandTime(b *testing.B, r *testkit.Redis) time.Duration {
+	b.Helper()
+	info, err := r.Info("commandstats")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var usec int64
+	for _, line := range strings.Split(info, "\n") {
+		if !strings.HasPrefix(line, "cmdstat_evalsha:") && !strings.HasPrefix(line, "cmdstat_eval:") {
+			continue
+		}
+		_, rest, ok := strings.Cut(line, ",usec=")
+		if !ok {
+			continue
+		}
+		v, _, _ := strings.Cut(rest, ",")
+		n, _ := strconv.ParseInt(v, 10, 64)
+		usec += n
+	}
+	return time.Duration(usec) * time.Microsecond
 }
 
 func testdataPath(b *testing.B, name string) string {

@@ -138,3 +138,32 @@ func TestClusterConcurrencyCapIsShared(t *testing.T) {
 	key := createKey(t, a, "acme", "basic")
 	testConcurrencyCap(t, u, key.Value, a, b)
 }
+
+// TestClusterDisabledKeyRefusedEverywhereWithinASecond: a key that
+// instance B has just admitted (and cached) is disabled, then deleted,
+// through instance A: B refuses it within a second each time.
+func TestClusterDisabledKeyRefusedEverywhereWithinASecond(t *testing.T) {
+	t.Parallel()
+	u := startUpstream(t)
+	r := testkit.StartRedis(t, testkit.RedisOptions{})
+	a, b := startCluster(t, u, r)
+	for _, op := range []string{"disable", "delete"} {
+		key := createKey(t, a, "acme-"+op, "basic")
+		if code, _, _ := call(t, b, http.MethodGet, "/api/jobs/1", key.Value); code != http.StatusOK {
+			t.Fatalf("%s: before: %d", op, code)
+		}
+		cli(t, a, nil, "keys", op, key.ID)
+		changed := time.Now()
+		for {
+			code, _, _ := call(t, b, http.MethodGet, "/api/jobs/1", key.Value)
+			if code == http.StatusForbidden {
+				break
+			}
+			if took := time.Since(changed); took > time.Second {
+				t.Fatalf("%s on A: B still answers %d after %s", op, code, took)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Logf("%s on A: refused on B %s later", op, time.Since(changed).Round(time.Millisecond))
+	}
+}

@@ -184,8 +184,8 @@ func TestRestartKillAndReloadKeepCountsAndKeys(t *testing.T) {
 		t.Fatalf("key after restart: %d %q", code, h.Get("RateLimit"))
 	}
 
-	// The embedded store flushes changed counts every second: kill -9 may
-	// lose at most that second, so once the flush has written the file
+	// The embedded store commits changed counts every 40 ms: kill -9 may
+	// lose at most that interval, so once the commit has written the file
 	// nothing may be lost.
 	waitForFlush(t, db, before)
 	g.Kill()
@@ -218,7 +218,7 @@ func statFile(t *testing.T, path string) fileState {
 // waitForFlush waits until the gateway has written the store file since
 // before was taken and then left it alone for 500 ms (a bbolt commit
 // writes its pages, syncs, and writes its meta page last), rather than
-// sleeping a fixed time and hoping the 1 s flush happened on a loaded
+// sleeping a fixed time and hoping the flush happened on a loaded
 // machine.
 func waitForFlush(t *testing.T, path string, before fileState) {
 	t.Helper()
@@ -234,7 +234,7 @@ func waitForFlush(t *testing.T, path string, before fileState) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the embedded store did not flush %s within 15 s; it flushes every second", path)
+			t.Fatalf("the embedded store did not flush %s within 15 s; it commits every 40 ms", path)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,7 +1,9 @@
 // Package embedded is the usage-plan store that needs no other process:
 // counters and keys live in memory and, for a file:// store, are written to
-// a bbolt file (keys at once, counts at least every FlushInterval), so a
-// restart keeps them and a crash loses at most one interval of counts.
+// a bbolt file (keys at once, counts in one transaction every
+// DefaultFlushInterval: a group commit of all the decisions since the
+// last one), so a restart keeps them and a crash loses at most the counts
+// of one interval plus the commit in flight.
 package embedded
 
 import (
@@ -13,8 +15,14 @@ import (
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
 
-// FlushInterval is how often changed counts are written to the file.
-const FlushInterval = time.Second
+// DefaultFlushInterval is how often changed counts are written to the
+// file: every decision of the interval goes into one bbolt transaction
+// (one fsync), so the decision path never waits for the disk.
+const DefaultFlushInterval = 40 * time.Millisecond
+
+// pruneInterval is how often old counts are pruned (each prune is a
+// bounded batch).
+const pruneInterval = time.Second
 
 // retention is how long quota windows and daily use are kept.
 const (
@@ -28,9 +36,14 @@ type Store struct {
 	*counters
 	*keyTable
 
-	file    *file // nil for a memory store
-	now     func() time.Time
-	onError func(error)
+	file          *file // nil for a memory store
+	now           func() time.Time
+	onError       func(error)
+	flushInterval time.Duration
+	// flushMu orders flushes (the loop's and Close's); lastPrune is when
+	// old counts were last pruned.
+	flushMu   sync.Mutex
+	lastPrune time.Time
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -51,6 +64,9 @@ type Options struct {
 	Now func() time.Time
 	// OnError receives background flush errors (default: ignored).
 	OnError func(error)
+	// FlushInterval is how often changed counts are committed to the
+	// file (default DefaultFlushInterval).
+	FlushInterval time.Duration
 }
 
 // OpenFile opens the store backed by the bbolt file at path and starts
@@ -66,6 +82,10 @@ func OpenFile(path string, opts Options) (*Store, error) {
 		s.now = opts.Now
 	}
 	s.onError = opts.OnError
+	s.flushInterval = opts.FlushInterval
+	if s.flushInterval <= 0 {
+		s.flushInterval = DefaultFlushInterval
+	}
 	if err := f.load(s.counters, s.keyTable); err != nil {
 		_ = f.close()
 		return nil, err
@@ -77,7 +97,7 @@ func OpenFile(path string, opts Options) (*Store, error) {
 
 func (s *Store) flushLoop() {
 	defer close(s.done)
-	tick := time.NewTicker(FlushInterval)
+	tick := time.NewTicker(s.flushInterval)
 	defer tick.Stop()
 	for {
 		select {
@@ -91,13 +111,20 @@ func (s *Store) flushLoop() {
 	}
 }
 
-// Flush writes changed counts to the file now and prunes old ones.
+// Flush writes changed counts to the file now, and prunes old ones at
+// most once per pruneInterval.
 func (s *Store) Flush() error {
 	if s.file == nil {
 		return nil
 	}
-	now := s.now()
-	dropW, dropD := s.prune(now, now.Add(-windowRetention), now.Add(-dayRetention))
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	var dropW []windowID
+	var dropD []dayID
+	if now := s.now(); now.Sub(s.lastPrune) >= pruneInterval {
+		s.lastPrune = now
+		dropW, dropD = s.prune(now, now.Add(-windowRetention), now.Add(-dayRetention))
+	}
 	ws, ds := s.takeDirty()
 	if err := s.file.writeCounts(ws, ds, dropW, dropD); err != nil {
 		s.restoreDirty(ws, ds)

@@ -73,7 +73,7 @@ func TestFileStoreRestartKeepsCountsAndKeys(t *testing.T) {
 }
 
 // TestFileStoreFlushBound shows the crash bound: counts reach the file
-// within one FlushInterval without Close (as after kill -9).
+// within one DefaultFlushInterval without Close (as after kill -9).
 func TestFileStoreFlushBound(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "usage.db")
@@ -83,7 +83,7 @@ func TestFileStoreFlushBound(t *testing.T) {
 	}
 	req := store.Request{KeyID: "k1", Plan: "p", Quota: &store.Quota{Limit: 10, Period: store.Day}, Cost: 4, Now: storetest.Start}
 	_, _ = s.Decide(ctx, req)
-	deadline := time.Now().Add(3 * FlushInterval)
+	deadline := time.Now().Add(3 * DefaultFlushInterval)
 	start, _ := req.Quota.Window(req.Now)
 	for {
 		// Read what is committed in the file, as a restart after kill -9 would.
@@ -95,7 +95,7 @@ func TestFileStoreFlushBound(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("count not in the file after %s", 3*FlushInterval)
+			t.Fatalf("count not in the file after %s", 3*DefaultFlushInterval)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

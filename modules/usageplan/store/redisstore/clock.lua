@@ -61,27 +61,37 @@ local function quota_window(now, period, offset)
   return s + offset, e + offset
 end
 
--- utc_day returns the start (µs) of now's UTC day and its YYYYMMDD name.
-local function utc_day(now)
-  local day = math.floor(now / DAY)
-  local y, m, d = civil_from_days(day)
-  return day * DAY, string.format('%04d%02d%02d', y, m, d)
-end
-
 -- int formats an integral number without an exponent.
 local function int(x) return string.format('%.0f', x) end
 
--- refund_counts gives cost units back to a window counter and its day
--- hash. A count that was at least 0 is not taken below 0 (a charge from
--- before a reset); a count an admin's quota extension made negative is
--- not clamped (that would erase the extension). Returns the window's use.
-local function refund_counts(wkey, dkey, cost, limit)
-  local used = redis.call('DECRBY', wkey, cost)
-  if used < 0 and used + cost >= 0 then
-    redis.call('SET', wkey, 0, 'KEEPTTL')
-    used = 0
+-- day_name is the YYYYMMDD of the UTC day starting at day_start (µs).
+local function day_name(day_start)
+  local y, m, d = civil_from_days(math.floor(day_start / DAY))
+  return string.format('%04d%02d%02d', y, m, d)
+end
+
+-- refund_counts gives cost units back to the window whose start is
+-- wstart (µs) in the plan hash, if it is still the current one there, and
+-- to the UTC day starting at dstart: in the plan hash while it is the
+-- current day there, else in its day hash dkey. A count that was at least
+-- 0 is not taken below 0 (a charge from before a reset); a count an
+-- admin's quota extension made negative is not clamped (that would erase
+-- the extension). Returns the window's use.
+local function refund_counts(hkey, wstart, dstart, dkey, cost, limit)
+  local h = redis.call('HMGET', hkey, 'ws', 'dn')
+  local used = 0
+  if tonumber(h[1]) == wstart then
+    used = redis.call('HINCRBY', hkey, 'u', -cost)
+    if used < 0 and used + cost >= 0 then
+      redis.call('HSET', hkey, 'u', 0)
+      used = 0
+    end
   end
-  if redis.call('EXISTS', dkey) == 1 then
+  if tonumber(h[2]) == dstart then
+    local day = redis.call('HINCRBY', hkey, 'du', -cost)
+    if day < 0 and day + cost >= 0 then redis.call('HSET', hkey, 'du', 0) end
+    redis.call('HSET', hkey, 'dr', limit - used)
+  elseif redis.call('EXISTS', dkey) == 1 then
     local day = redis.call('HINCRBY', dkey, 'u', -cost)
     if day < 0 and day + cost >= 0 then redis.call('HSET', dkey, 'u', 0) end
     redis.call('HSET', dkey, 'r', limit - used)

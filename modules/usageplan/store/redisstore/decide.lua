@@ -1,9 +1,16 @@
 -- One admission decision: GCRA throttle, quota window and concurrency lease,
 -- checked together and charged only when all three admit. The time is the
 -- Redis server's (see clock.lua), so instance clocks do not matter.
--- KEYS[1] throttle tat          KEYS[2] quota window key prefix (+ start s)
--- KEYS[3] day usage key prefix (+ YYYYMMDD)   KEYS[4] lease zset
--- KEYS[5] decision marker (undo.lua)
+-- Throttle buckets, the quota window and the current UTC day of a key under
+-- a plan live in one hash (one read, one write per decision): fields
+-- t:<bucket> (the bucket's theoretical arrival time, µs), ws (window start,
+-- µs), u (units used in the window), dn (current day start, µs), du (units
+-- used that day) and dr (quota remaining after them). The first decision of
+-- a new day moves the previous day to its day hash (YYYYMMDD), where the
+-- usage API reads past days.
+-- KEYS[1] plan hash   KEYS[2] legacy window key prefix (+ start s; read
+-- once after an upgrade)   KEYS[3] day usage key prefix (+ YYYYMMDD)
+-- KEYS[4] lease zset   KEYS[5] decision marker (undo.lua)
 -- ARGV[1] now (µs; 0 = Redis TIME)   ARGV[2] throttle interval (µs, 0 = none)
 -- ARGV[3] burst             ARGV[4] quota limit (-1 = none)
 -- ARGV[5] cost              ARGV[6] quota period (day, week, month)
@@ -11,12 +18,18 @@
 -- ARGV[9] concurrency limit (0 = none)
 -- ARGV[10] decision id (lease member; '' = none)
 -- ARGV[11] lease ttl (µs)   ARGV[12] decision marker ttl (ms)
--- The keys of the window and the day are built here from the prefixes
--- (same hash tag, so the same Redis Cluster slot).
+-- ARGV[13] throttle bucket name
+-- ARGV[14..] leases of this lease set to release first (releases this
+-- instance has not sent yet)
+-- Day keys are built here from their prefix (same hash tag, so the same
+-- Redis Cluster slot).
 -- Returns {outcome, retry_us, throttle_tat_us, quota_used, now_us,
 -- window_start_us, window_end_us, utc_day_us}; outcome 0 admitted,
 -- 1 throttled, 2 quota exceeded, 3 concurrency limited, 4 undone before it
 -- ran (the client gave up and undo.lua came first).
+if #ARGV > 13 then
+  redis.call('ZREM', KEYS[4], unpack(ARGV, 14))
+end
 local id = ARGV[10]
 if id ~= '' and redis.call('EXISTS', KEYS[5]) == 1 then
   return {4, 0, 0, 0, 0, 0, 0, 0}
@@ -27,21 +40,31 @@ local burst = tonumber(ARGV[3])
 local limit = tonumber(ARGV[4])
 local cost = tonumber(ARGV[5])
 local climit = tonumber(ARGV[9])
+local tfield = 't:' .. ARGV[13]
+local h = redis.call('HMGET', KEYS[1], tfield, 'ws', 'u', 'dn', 'du')
 local wstart, wend = 0, 0
-local wkey
+local used = 0
+local new_window = false
 if limit >= 0 then
   wstart, wend = quota_window(now, ARGV[6], tonumber(ARGV[7]))
-  wkey = KEYS[2] .. int(math.floor(wstart / 1000000))
+  local stored = tonumber(h[2])
+  if stored == wstart then
+    used = tonumber(h[3]) or 0
+  else
+    new_window = true
+    if not stored then
+      -- The window may still be under its name from before one hash per
+      -- key and plan.
+      used = tonumber(redis.call('GET', KEYS[2] .. int(math.floor(wstart / 1000000))) or '0')
+    end
+  end
 end
-local day_start, day_name = utc_day(now)
+local day_start = math.floor(now / DAY) * DAY
 
 local tat = now
 if interval > 0 then
-  local stored = redis.call('GET', KEYS[1])
-  if stored then
-    stored = tonumber(stored)
-    if stored > now then tat = stored end
-  end
+  local stored = tonumber(h[1])
+  if stored and stored > now then tat = stored end
   local allow_at = tat + interval - burst * interval
   if allow_at > now then
     return {1, allow_at - now, 0, 0, now, wstart, wend, day_start}
@@ -49,36 +72,57 @@ if interval > 0 then
   tat = tat + interval
 end
 
-local used = 0
-if limit >= 0 then
-  used = tonumber(redis.call('GET', wkey) or '0')
-  if used + cost > limit then
-    return {2, wend - now, 0, used, now, wstart, wend, day_start}
-  end
+if limit >= 0 and used + cost > limit then
+  return {2, wend - now, 0, used, now, wstart, wend, day_start}
 end
 
 if climit > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', int(now))
   if redis.call('ZCARD', KEYS[4]) >= climit then
-    return {3, 1000000, 0, used, now, wstart, wend, day_start}
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', int(now))
+    if redis.call('ZCARD', KEYS[4]) >= climit then
+      return {3, 1000000, 0, used, now, wstart, wend, day_start}
+    end
   end
   redis.call('ZADD', KEYS[4], int(now + tonumber(ARGV[11])), id)
   redis.call('PEXPIRE', KEYS[4], math.ceil(tonumber(ARGV[11]) / 1000))
 end
 
-if interval > 0 then
-  redis.call('SET', KEYS[1], int(tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
-end
 if limit >= 0 then
-  local dkey = KEYS[3] .. day_name
-  used = redis.call('INCRBY', wkey, cost)
-  redis.call('PEXPIRE', wkey, math.ceil((wend - now) / 1000) + 86400000)
-  redis.call('HINCRBY', dkey, 'u', cost)
-  redis.call('HSET', dkey, 'r', limit - used)
-  redis.call('EXPIRE', dkey, tonumber(ARGV[8]))
-  if id ~= '' and cost > 0 then
-    -- What undo.lua needs to give the units back exactly once.
-    redis.call('SET', KEYS[5], int(cost) .. '\n' .. int(limit) .. '\n' .. wkey .. '\n' .. dkey, 'PX', tonumber(ARGV[12]))
+  used = used + cost
+  local dn = tonumber(h[4])
+  local du = tonumber(h[5]) or 0
+  if dn ~= day_start then
+    if dn then
+      -- A new UTC day: the previous one goes to its day hash, with the
+      -- quota that was left at its end.
+      local old = KEYS[3] .. day_name(dn)
+      redis.call('HSET', old, 'u', int(du), 'r', int(limit - (tonumber(h[3]) or 0)))
+      redis.call('EXPIRE', old, tonumber(ARGV[8]))
+      du = 0
+    else
+      -- The first decision since the plan hash exists: today's use so far
+      -- may be in today's day hash (refunds, an upgrade).
+      du = tonumber(redis.call('HGET', KEYS[3] .. day_name(day_start), 'u') or '0')
+    end
   end
+  du = du + cost
+  if interval > 0 then
+    redis.call('HSET', KEYS[1], tfield, int(tat), 'ws', int(wstart), 'u', int(used), 'dn', int(day_start), 'du', int(du), 'dr', int(limit - used))
+  else
+    redis.call('HSET', KEYS[1], 'ws', int(wstart), 'u', int(used), 'dn', int(day_start), 'du', int(du), 'dr', int(limit - used))
+  end
+  if new_window or dn ~= day_start then
+    -- Kept a day past the window's end and past the day's end (refunds
+    -- of late requests; the day hash takes over when the next day starts).
+    redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(wend, day_start + DAY) / 1000 - now / 1000) + 86400000)
+  end
+  if id ~= '' and cost > 0 and climit == 0 then
+    -- What undo.lua needs to give the units back exactly once (with a
+    -- lease, the lease itself says whether the decision ran).
+    redis.call('SET', KEYS[5], int(cost) .. '\n' .. int(limit) .. '\n' .. int(wstart) .. '\n' .. int(day_start), 'PX', tonumber(ARGV[12]))
+  end
+elseif interval > 0 then
+  redis.call('HSET', KEYS[1], tfield, int(tat))
+  redis.call('PEXPIRE', KEYS[1], math.ceil((tat - now) / 1000) + 1000)
 end
 return {0, 0, tat, used, now, wstart, wend, day_start}

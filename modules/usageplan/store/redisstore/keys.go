@@ -45,9 +45,18 @@ func (s *Store) KeyByID(ctx context.Context, id string) (store.Key, error) {
 	return s.fetchKey(ctx, hash)
 }
 
-// fetchKey reads the record of hash from Redis.
+// fetchKey reads the record of hash from Redis (from its legacy name
+// too while the migration has not run).
 func (s *Store) fetchKey(ctx context.Context, hash string) (store.Key, error) {
 	v, err := s.rdb.Get(ctx, s.keyRecord(hash)).Bytes()
+	if errors.Is(err, redis.Nil) && !s.migrated.Load() {
+		v, err = s.rdb.Get(ctx, s.legacyRecord(hash)).Bytes()
+		if errors.Is(err, redis.Nil) {
+			// The move writes the new name before it deletes the old
+			// one: missing at both means it just moved.
+			v, err = s.rdb.Get(ctx, s.keyRecord(hash)).Bytes()
+		}
+	}
 	if errors.Is(err, redis.Nil) {
 		return store.Key{}, store.ErrNotFound
 	}

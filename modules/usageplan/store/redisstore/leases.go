@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -10,26 +11,41 @@ import (
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
 
-// leaseSet is the concurrency leases this instance holds; they are renewed
-// while held so a long request keeps its slot, and expire in Redis when the
-// instance dies.
+// leaseSet is the concurrency leases this instance holds, each with the
+// time (this instance's clock) by which it expires in Redis unless
+// renewed; they are renewed while held so a long request keeps its slot,
+// and expire in Redis when the instance dies.
 type leaseSet struct {
 	mu   sync.Mutex
-	held map[store.Lease]struct{}
+	held map[store.Lease]time.Time
 }
 
-func newLeaseSet() *leaseSet { return &leaseSet{held: map[store.Lease]struct{}{}} }
+func newLeaseSet() *leaseSet { return &leaseSet{held: map[store.Lease]time.Time{}} }
 
-func (ls *leaseSet) add(l store.Lease) {
+func (ls *leaseSet) add(l store.Lease, expires time.Time) {
 	ls.mu.Lock()
-	ls.held[l] = struct{}{}
+	ls.held[l] = expires
 	ls.mu.Unlock()
 }
 
-func (ls *leaseSet) remove(l store.Lease) {
+// remove stops tracking l and returns when it expires in Redis.
+func (ls *leaseSet) remove(l store.Lease) (time.Time, bool) {
 	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	exp, ok := ls.held[l]
 	delete(ls.held, l)
-	ls.mu.Unlock()
+	return exp, ok
+}
+
+// renewed moves the expiry of the leases still held.
+func (ls *leaseSet) renewed(leases []store.Lease, expires time.Time) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	for _, l := range leases {
+		if _, ok := ls.held[l]; ok {
+			ls.held[l] = expires
+		}
+	}
 }
 
 func (ls *leaseSet) all() []store.Lease {
@@ -44,7 +60,7 @@ func (ls *leaseSet) all() []store.Lease {
 
 // renewLoop extends every held lease each LeaseTTL/3 until Close.
 func (s *Store) renewLoop() {
-	defer close(s.done)
+	defer s.done.Done()
 	tick := time.NewTicker(s.leaseTTL / 3)
 	defer tick.Stop()
 	for {
@@ -52,8 +68,8 @@ func (s *Store) renewLoop() {
 		case <-s.stop:
 			return
 		case <-tick.C:
-			if err := s.renewLeases(); err != nil && s.onError != nil {
-				s.onError(err)
+			if err := s.renewLeases(); err != nil {
+				s.report(&s.reported.renew, fmt.Errorf("usage plans store: renewing concurrency leases: %w", err))
 			}
 		}
 	}
@@ -74,6 +90,7 @@ func (s *Store) renewLeases() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.leaseTTL/3)
 	defer cancel()
+	sentAt := s.now()
 	// The script is loaded first: EVALSHA in a pipeline cannot fall back
 	// to EVAL.
 	if err := s.renew.Load(ctx, s.rdb).Err(); err != nil {
@@ -86,5 +103,8 @@ func (s *Store) renewLeases() error {
 		}
 		return nil
 	})
+	if err == nil {
+		s.leases.renewed(held, sentAt.Add(s.leaseTTL))
+	}
 	return err
 }

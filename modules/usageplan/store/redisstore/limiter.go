@@ -53,28 +53,39 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 	if req.Concurrency > 0 || (req.Quota != nil && req.Cost > 0) {
 		id = newLeaseID()
 	}
+	leaseKey := s.leaseKey(req.KeyID, req.Plan)
 	keys := []string{
-		s.tatKey(req.KeyID, req.Plan, req.Bucket),
-		s.windowPrefix(req.KeyID, req.Plan),
+		s.planKey(req.KeyID, req.Plan),
+		s.legacyWindowPrefix(req.KeyID, req.Plan),
 		s.dayPrefix(req.KeyID, req.Plan),
-		s.leaseKey(req.KeyID, req.Plan),
+		leaseKey,
 		s.markerKey(req.KeyID, id),
 	}
-	res, err := s.decide.Run(ctx, s.rdb, keys,
-		s.scriptNow(req.Now), interval, burst, limit, req.Cost, period, offset,
-		int64(dayTTL/time.Second), req.Concurrency, id, s.leaseTTL.Microseconds(),
-		s.markerTTL().Milliseconds()).Int64Slice()
+	args := []any{s.scriptNow(req.Now), interval, burst, limit, req.Cost, period, offset,
+		int64(dayTTL / time.Second), req.Concurrency, id, s.leaseTTL.Microseconds(),
+		s.markerTTL().Milliseconds(), req.Bucket}
+	// Releases of this lease set still waiting for the sender go along,
+	// so they are freed before this decision counts the slots.
+	released := s.cleanups.releasesFor(leaseKey)
+	for _, r := range released {
+		args = append(args, r)
+	}
+	sentAt := s.now()
+	res, err := s.decide.Run(ctx, s.decider, keys, args...).Int64Slice()
 	if err != nil {
 		if id != "" {
-			s.undoLater(req.KeyID, req.Plan, id)
+			s.undoLater(req, id)
 		}
 		return store.Decision{}, fmt.Errorf("usage plans store: redis decision: %w", err)
 	}
 	if len(res) != 8 {
 		if id != "" {
-			s.undoLater(req.KeyID, req.Plan, id)
+			s.undoLater(req, id)
 		}
 		return store.Decision{}, fmt.Errorf("usage plans store: unexpected decision reply %v", res)
+	}
+	if released != nil {
+		s.cleanups.ackReleases(leaseKey, released)
 	}
 	outcome, retry, tat, used := res[0], res[1], res[2], res[3]
 	now := time.UnixMicro(res[4]).UTC()
@@ -100,54 +111,14 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 	}
 	if req.Concurrency > 0 {
 		d.Lease = store.Lease{KeyID: req.KeyID, Plan: req.Plan, ID: id}
-		s.leases.add(d.Lease)
+		s.leases.add(d.Lease, sentAt.Add(s.leaseTTL))
 	}
 	return d, nil
 }
 
 // markerTTL is how long an admitted decision's undo marker lives: longer
-// than a call can take plus the undo's own deadline.
-func (s *Store) markerTTL() time.Duration { return 2*s.timeout + undoTimeout + 2*time.Second }
-
-// undoLater undoes decision id in the background with its own deadline,
-// not the request's (which is over), retrying until undoTimeout: the
-// undo is idempotent. At most maxUndos run at once; beyond that the
-// decision stays charged and its lease expires after LeaseTTL.
-func (s *Store) undoLater(keyID, plan, id string) {
-	s.undoMu.Lock()
-	if s.undoClosed {
-		s.undoMu.Unlock()
-		return
-	}
-	select {
-	case s.undoSlots <- struct{}{}:
-	default:
-		s.undoMu.Unlock()
-		s.reportUndo(errors.New("usage plans store: too many decisions to undo; a timed-out decision stays charged and its lease expires by itself"))
-		return
-	}
-	s.undos.Add(1)
-	s.undoMu.Unlock()
-	go func() {
-		defer s.undos.Done()
-		defer func() { <-s.undoSlots }()
-		ctx, cancel := context.WithTimeout(context.Background(), undoTimeout)
-		defer cancel()
-		keys := []string{s.markerKey(keyID, id), s.leaseKey(keyID, plan)}
-		for {
-			err := s.undo.Run(ctx, s.rdb, keys, id, tombstoneTTL.Milliseconds()).Err()
-			if err == nil {
-				return
-			}
-			select {
-			case <-ctx.Done():
-				s.reportUndo(fmt.Errorf("usage plans store: undoing a timed-out decision failed (it may stay charged; its lease expires by itself): %w", err))
-				return
-			case <-time.After(s.timeout):
-			}
-		}
-	}()
-}
+// than a call can take plus the undo's own horizon.
+func (s *Store) markerTTL() time.Duration { return 2*s.timeout + undoHorizon + 2*time.Second }
 
 // newLeaseID returns a random lease member name.
 func newLeaseID() string {
@@ -156,50 +127,51 @@ func newLeaseID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// reportUndo passes an undo failure to OnError, at most once a second (a
-// Redis outage fails every undo).
-func (s *Store) reportUndo(err error) {
-	now := s.now().UnixNano()
-	last := s.undoReported.Load()
-	if s.onError == nil || now-last < int64(time.Second) || !s.undoReported.CompareAndSwap(last, now) {
-		return
-	}
-	s.onError(err)
-}
-
 // Refund implements store.Limiter.
 func (s *Store) Refund(ctx context.Context, c store.Charge) error {
 	if c.Cost == 0 {
 		return nil
 	}
-	keys := []string{s.windowKey(c.KeyID, c.Plan, c.Window), s.dayKey(c.KeyID, c.Plan, c.Day)}
-	if err := s.refund.Run(ctx, s.rdb, keys, c.Cost, c.Limit).Err(); err != nil {
+	keys := []string{s.planKey(c.KeyID, c.Plan), s.dayKey(c.KeyID, c.Plan, c.Day)}
+	if err := s.refund.Run(ctx, s.rdb, keys, c.Cost, c.Limit, micros(c.Window), micros(c.Day)).Err(); err != nil {
 		return fmt.Errorf("usage plans store: redis refund: %w", err)
 	}
 	return nil
 }
 
-// Usage implements store.Limiter with one pipelined round trip.
+// Usage implements store.Limiter with one pipelined round trip: past days
+// from their day hashes, the current day from the plan hash.
 func (s *Store) Usage(ctx context.Context, keyID, plan string, from, to time.Time) ([]store.DayUsage, error) {
 	var days []time.Time
 	for day := store.UTCDay(from); !day.After(to); day = day.AddDate(0, 0, 1) {
 		days = append(days, day)
 	}
 	cmds := make([]*redis.MapStringStringCmd, len(days))
+	var current *redis.SliceCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, day := range days {
 			cmds[i] = p.HGetAll(ctx, s.dayKey(keyID, plan, day))
 		}
+		current = p.HMGet(ctx, s.planKey(keyID, plan), "dn", "du", "dr")
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("usage plans store: redis usage: %w", err)
 	}
+	h := current.Val()
+	field := func(i int) int64 {
+		v, _ := h[i].(string)
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return n
+	}
 	out := make([]store.DayUsage, len(days))
 	for i, day := range days {
 		m := cmds[i].Val()
 		out[i].Day = day
-		if len(m) > 0 {
+		switch {
+		case len(h) == 3 && h[0] != nil && field(0) == micros(day):
+			out[i].Known, out[i].Used, out[i].Remaining = true, field(1), field(2)
+		case len(m) > 0:
 			out[i].Known = true
 			out[i].Used, _ = strconv.ParseInt(m["u"], 10, 64)
 			out[i].Remaining, _ = strconv.ParseInt(m["r"], 10, 64)
@@ -215,7 +187,7 @@ func (s *Store) ChangeQuota(ctx context.Context, c store.QuotaChange) (int64, er
 	if c.Reset {
 		op = "reset"
 	}
-	keys := []string{s.windowPrefix(c.KeyID, c.Plan), s.dayPrefix(c.KeyID, c.Plan)}
+	keys := []string{s.planKey(c.KeyID, c.Plan), s.dayPrefix(c.KeyID, c.Plan)}
 	used, err := s.changeQuota.Run(ctx, s.rdb, keys, op, c.Extend, c.Quota.Limit, s.scriptNow(c.Now),
 		string(c.Quota.Period), c.Quota.Offset.Microseconds(), int64(dayTTL/time.Second)).Int64()
 	if err != nil {

@@ -7,15 +7,14 @@ package redisstore
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gpugate/gpugate/modules/internal/redisconn"
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
 
@@ -46,18 +45,31 @@ func withClock(src string) *redis.Script { return redis.NewScript(clockSource + 
 // Defaults of Options.
 const (
 	DefaultLeaseTTL = 30 * time.Second
-	DefaultKeyCache = 2 * time.Second
+	DefaultKeyCache = 900 * time.Millisecond
 	dayTTL          = 400 * 24 * time.Hour
 
-	// undoTimeout bounds the background undo of a decision whose answer
-	// was lost (client timeout or cancellation); it retries until then.
-	undoTimeout = 2 * time.Second
-	// maxUndos bounds the undos running at once (beyond it, a lost
-	// decision stays charged and its lease expires after LeaseTTL).
-	maxUndos = 256
+	// undoHorizon is how long the background undo of a decision whose
+	// answer was lost (client timeout or cancellation) keeps retrying: an
+	// outage shorter than this loses no count and leaves no slot taken.
+	undoHorizon = 15 * time.Second
+	// maxCleanups bounds the releases and undos waiting to be sent
+	// (beyond it, a lost decision stays charged and its lease expires
+	// after LeaseTTL).
+	maxCleanups = 100000
 	// tombstoneTTL is how long an undo's marker refuses a decision that
 	// reaches Redis after it.
 	tombstoneTTL = time.Minute
+	// retryInterval is the pause between two attempts of the releases and
+	// undos that failed: a slot is free at most this long (plus a round
+	// trip) after Redis answers again.
+	retryInterval = 100 * time.Millisecond
+	// adminTimeout bounds a Redis call that has no deadline of its own
+	// (the admin API's).
+	adminTimeout = time.Second
+	// startupProbe bounds the check at Open that the URL's TLS and AUTH
+	// settings work (a Redis that does not answer in time is not an
+	// error).
+	startupProbe = time.Second
 )
 
 // Options tunes Open.
@@ -69,21 +81,31 @@ type Options struct {
 	// are renewed every LeaseTTL/3.
 	LeaseTTL time.Duration
 	// KeyCache is how long a key lookup is cached in this instance
-	// (default 2s; negative disables caching).
+	// (default 900ms, so a key disabled or deleted on one instance is
+	// refused by all within a second; negative disables caching).
 	KeyCache time.Duration
-	// Timeout bounds each Redis call (dial, read, write), default 100ms.
+	// Timeout is store_timeout (default 100ms): the deadline the request
+	// path gives its calls; calls without a deadline get at least 1 s.
 	Timeout time.Duration
 	// Now is this instance's clock (default time.Now), used for the key
-	// cache. Decisions, quota windows and lease expiries use the Redis
-	// server's clock (TIME), so instance clocks need not agree.
+	// cache and lease bookkeeping. Decisions, quota windows and lease
+	// expiries use the Redis server's clock (TIME), so instance clocks
+	// need not agree.
 	Now func() time.Time
-	// OnError receives background errors (lease renewal).
+	// OnError receives background errors (lease renewal, releases and
+	// undos that failed; at most one a second of each kind).
 	OnError func(error)
+
+	// autoPipeline sends decisions through go-redis's autopipeliner
+	// (concurrent decisions share round trips); for benchmarks.
+	autoPipeline bool
 }
 
 // Store is a Redis-backed store.Store.
 type Store struct {
-	rdb         *redis.Client
+	rdb redis.UniversalClient
+	// decider runs the decision script: rdb, or its autopipeliner.
+	decider     redis.Scripter
 	prefix      string
 	leaseTTL    time.Duration
 	now         func() time.Time
@@ -102,41 +124,48 @@ type Store struct {
 	// injected clock only.
 	requestTime bool
 
-	undoMu     sync.Mutex
-	undoClosed bool
-	undos      sync.WaitGroup
-	undoSlots  chan struct{}
-	// undoReported is when an undo failure was last reported (unix ns).
-	undoReported atomic.Int64
+	cleanups   *cleanupQueue
+	undoLoaded atomic.Bool
+	migrated   atomic.Bool
+	reported   errorRate
 
-	stop chan struct{}
-	done chan struct{}
-
-	releases    *releaser
-	releaseDone chan struct{}
-	closeOnce   sync.Once
+	stop      chan struct{}
+	done      sync.WaitGroup
+	closeOnce sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
 
-// Open connects to the Redis server of rawURL (redis:// or rediss://, with
-// optional password and DB) and starts the lease renewer. It does not wait
-// for Redis to be reachable: a gateway starts while Redis is down and
-// recovers when it returns.
+// Open connects to the Redis deployment of rawURL (any URL of
+// internal/redisconn: a single node, Sentinel or Cluster, with TLS and
+// AUTH) and starts the lease renewer and the release sender. It does not
+// wait for Redis to be reachable: a gateway starts while Redis is down and
+// recovers when it returns. A configuration that cannot work (an
+// unreadable ca_file, a server certificate the CA did not sign, a refused
+// password) is an error.
 func Open(rawURL string, opts Options) (*Store, error) {
-	ro, err := redis.ParseURL(rawURL)
+	cfg, err := redisconn.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("usage plans store: invalid Redis URL (write redis://[:password@]host:port/db): %w", redact(err))
+		return nil, fmt.Errorf("usage plans store: %w", err)
+	}
+	ro, err := cfg.UniversalOptions()
+	if err != nil {
+		return nil, fmt.Errorf("usage plans store: %w", err)
 	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = 100 * time.Millisecond
 	}
-	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = timeout, timeout, timeout, timeout
+	// Calls on the request path carry a deadline of store_timeout (and the
+	// background work its own); these bound the calls without one (the
+	// admin API's).
+	callTimeout := max(timeout, adminTimeout)
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = callTimeout, callTimeout, callTimeout, callTimeout
 	ro.MaxRetries = -1 // a decision must land within the timeout; no retries
+	ro.DialerRetries = 1
 	ro.ContextTimeoutEnabled = true
 	s := &Store{
-		rdb:         redis.NewClient(ro),
+		rdb:         redis.NewUniversalClient(ro),
 		prefix:      opts.Prefix,
 		leaseTTL:    opts.LeaseTTL,
 		now:         opts.Now,
@@ -149,11 +178,8 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		renew:       withClock(renewSource),
 		leases:      newLeaseSet(),
 		timeout:     timeout,
-		undoSlots:   make(chan struct{}, maxUndos),
+		cleanups:    newCleanupQueue(),
 		stop:        make(chan struct{}),
-		done:        make(chan struct{}),
-		releases:    newReleaser(),
-		releaseDone: make(chan struct{}),
 	}
 	if s.prefix == "" {
 		s.prefix = "gpugate:usage:"
@@ -169,46 +195,58 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		ttl = DefaultKeyCache
 	}
 	s.cache = newKeyCache(ttl, s.now)
+	s.decider = s.rdb
+	if opts.autoPipeline {
+		ap, err := s.rdb.AutoPipeline()
+		if err != nil {
+			_ = s.rdb.Close()
+			return nil, fmt.Errorf("usage plans store: %w", err)
+		}
+		s.decider = ap
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startupProbe)
+	err = redisconn.StartupError(ctx, s.rdb)
+	if err == nil {
+		// Best effort: the first decisions then need no EVAL fallback.
+		_ = s.decide.Load(ctx, s.rdb).Err()
+		_ = s.createKey.Load(ctx, s.rdb).Err()
+	}
+	cancel()
+	if err != nil {
+		_ = s.rdb.Close()
+		return nil, fmt.Errorf("usage plans store: %w", err)
+	}
+	s.done.Add(3)
 	go s.renewLoop()
-	go s.releaseLoop()
+	go s.cleanupLoop()
+	go s.migrateLoop()
 	return s, nil
 }
 
-// CheckURL validates a Redis store URL without connecting (for config
-// validation); the error never repeats the URL or its password.
+// CheckURL validates a Redis store URL without connecting or resolving
+// placeholders (for config validation); the error never repeats the URL
+// or its password.
 func CheckURL(rawURL string) error {
-	if _, err := redis.ParseURL(rawURL); err != nil {
-		return fmt.Errorf("usage plans store: invalid Redis URL (write redis://[:password@]host:port/db): %w", redact(err))
+	if err := redisconn.Check(rawURL); err != nil {
+		return fmt.Errorf("usage plans store: %w", err)
 	}
 	return nil
 }
 
-// redact keeps the URL (and its password) out of URL parse errors.
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// Close stops the lease renewer, releases this instance's leases and
-// closes the connection pool. Safe to call more than once.
+// Close stops the background work, frees this instance's leases (held
+// and released but not yet sent) and closes the connection pool. Safe to
+// call more than once.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.stop)
-		<-s.done
-		<-s.releaseDone
-		s.undoMu.Lock()
-		s.undoClosed = true
-		s.undoMu.Unlock()
-		s.undos.Wait()
+		s.done.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		for _, l := range s.leases.all() {
-			_ = s.rdb.ZRem(ctx, s.leaseKey(l.KeyID, l.Plan), l.ID).Err()
+			s.cleanups.addRelease(s.leaseKey(l.KeyID, l.Plan), l.ID, s.now().Add(s.leaseTTL))
 		}
+		s.sendCleanups(ctx)
 		err = s.rdb.Close()
 	})
 	return err
@@ -216,13 +254,15 @@ func (s *Store) Close() error {
 
 // Redis key names. The key id is a hash tag so one key's counters share a
 // Redis Cluster slot (the decision script touches them together).
-func (s *Store) tatKey(keyID, plan, bucket string) string {
-	return s.prefix + "{" + keyID + "}:tat:" + plan + ":" + bucket
+// planKey is the hash of a key's throttle buckets and quota window under
+// a plan (see decide.lua).
+func (s *Store) planKey(keyID, plan string) string {
+	return s.prefix + "{" + keyID + "}:plan:" + plan
 }
-func (s *Store) windowKey(keyID, plan string, start time.Time) string {
-	return fmt.Sprintf("%s%d", s.windowPrefix(keyID, plan), start.Unix())
-}
-func (s *Store) windowPrefix(keyID, plan string) string {
+
+// legacyWindowPrefix named quota windows before the plan hash; a decision
+// reads the current window from it once after an upgrade.
+func (s *Store) legacyWindowPrefix(keyID, plan string) string {
 	return s.prefix + "{" + keyID + "}:quota:" + plan + ":"
 }
 func (s *Store) dayKey(keyID, plan string, day time.Time) string {
@@ -237,6 +277,10 @@ func (s *Store) markerKey(keyID, id string) string {
 func (s *Store) leaseKey(keyID, plan string) string {
 	return s.prefix + "{" + keyID + "}:leases:" + plan
 }
-func (s *Store) idIndex(id string) string     { return s.prefix + "key:" + id }
-func (s *Store) keyRecord(hash string) string { return s.prefix + "keyhash:" + hash }
-func (s *Store) keySet() string               { return s.prefix + "keys" }
+
+// Key records share one hash tag, {keys}, so that creating a key (record,
+// id index and id set in one script) and deleting one stay atomic on a
+// Redis Cluster.
+func (s *Store) idIndex(id string) string     { return s.prefix + "{keys}:id:" + id }
+func (s *Store) keyRecord(hash string) string { return s.prefix + "{keys}:hash:" + hash }
+func (s *Store) keySet() string               { return s.prefix + "{keys}:ids" }

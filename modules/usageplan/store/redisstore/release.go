@@ -2,8 +2,10 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -11,111 +13,313 @@ import (
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
 
-// releaseTimeout bounds one batch of lease releases; a lease whose release
-// fails expires by itself after LeaseTTL.
-const releaseTimeout = time.Second
+// cleanupTimeout bounds one attempt at sending the waiting releases and
+// undos; what fails is tried again after retryInterval.
+const cleanupTimeout = 500 * time.Millisecond
 
-// releaseBatch is the releases waiting for one pipeline, and the channel
-// closed (after err is set) when that pipeline has run.
-type releaseBatch struct {
-	leases []store.Lease
-	done   chan struct{}
-	err    error
+// maxPiggyback bounds the releases a decision carries for its lease set.
+const maxPiggyback = 64
+
+// undoID names the decision an undo is for.
+type undoID struct{ keyID, plan, id string }
+
+// undoEntry is a queued undo: what the decision may have charged, and the
+// time after which trying is pointless.
+type undoEntry struct {
+	until  time.Time
+	cost   int64
+	limit  int64 // -1: no quota
+	period string
+	offset int64 // µs
 }
 
-// releaser batches lease releases: every Release joins the batch being
-// filled and waits for it; one goroutine sends each batch as a single
-// pipeline of ZREMs. Under load many requests share one round trip (while
-// a batch is in flight the next one fills), and a Release still returns
-// only once its slot is free in Redis, so a client's next request cannot
-// be refused for a slot its previous request held.
-type releaser struct {
-	mu      sync.Mutex
-	filling *releaseBatch
-	wake    chan struct{} // capacity 1: a batch is waiting
+// cleanupQueue holds the lease releases and decision undos waiting to
+// reach Redis, each with the time after which trying is pointless (the
+// lease has expired by itself, or the undo's horizon passed). One
+// goroutine sends them in pipelines and retries what failed, so a Redis
+// pause or restart leaves no slot taken once Redis answers again, and no
+// request waits for any of it.
+type cleanupQueue struct {
+	mu       sync.Mutex
+	releases map[string]map[string]time.Time // lease set -> lease id -> give up after
+	undos    map[undoID]undoEntry
+	n        int
+	wake     chan struct{} // capacity 1
 }
 
-func newReleaser() *releaser {
-	return &releaser{filling: &releaseBatch{done: make(chan struct{})}, wake: make(chan struct{}, 1)}
+func newCleanupQueue() *cleanupQueue {
+	return &cleanupQueue{releases: map[string]map[string]time.Time{}, undos: map[undoID]undoEntry{}, wake: make(chan struct{}, 1)}
 }
 
-// add puts l into the batch being filled and returns that batch.
-func (r *releaser) add(l store.Lease) *releaseBatch {
-	r.mu.Lock()
-	b := r.filling
-	b.leases = append(b.leases, l)
-	r.mu.Unlock()
+func (q *cleanupQueue) signal() {
 	select {
-	case r.wake <- struct{}{}:
+	case q.wake <- struct{}{}:
 	default:
 	}
-	return b
 }
 
-// take hands over the filled batch (nil when empty) and starts a new one.
-func (r *releaser) take() *releaseBatch {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	b := r.filling
-	if len(b.leases) == 0 {
+// addRelease queues the release of lease id of set; false when the queue
+// is full.
+func (q *cleanupQueue) addRelease(set, id string, until time.Time) bool {
+	q.mu.Lock()
+	if q.n >= maxCleanups {
+		q.mu.Unlock()
+		return false
+	}
+	ids := q.releases[set]
+	if ids == nil {
+		ids = map[string]time.Time{}
+		q.releases[set] = ids
+	}
+	if _, dup := ids[id]; !dup {
+		q.n++
+	}
+	ids[id] = until
+	q.mu.Unlock()
+	q.signal()
+	return true
+}
+
+// addUndo queues the undo of a decision; false when the queue is full.
+func (q *cleanupQueue) addUndo(u undoID, e undoEntry) bool {
+	q.mu.Lock()
+	if q.n >= maxCleanups {
+		q.mu.Unlock()
+		return false
+	}
+	if _, dup := q.undos[u]; !dup {
+		q.n++
+	}
+	q.undos[u] = e
+	q.mu.Unlock()
+	q.signal()
+	return true
+}
+
+// releasesFor returns up to maxPiggyback releases waiting for set, for a
+// decision on that set to carry.
+func (q *cleanupQueue) releasesFor(set string) []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ids := q.releases[set]
+	if len(ids) == 0 {
 		return nil
 	}
-	r.filling = &releaseBatch{done: make(chan struct{})}
-	return b
-}
-
-// Release implements store.Limiter: the lease stops being renewed at once
-// and is removed in Redis with the next batch, which Release waits for
-// (or for ctx).
-func (s *Store) Release(ctx context.Context, l store.Lease) error {
-	s.leases.remove(l)
-	b := s.releases.add(l)
-	select {
-	case <-b.done:
-		if b.err != nil {
-			return fmt.Errorf("usage plans store: releasing a lease (it expires by itself): %w", b.err)
+	out := make([]string, 0, min(len(ids), maxPiggyback))
+	for id := range ids {
+		if len(out) == maxPiggyback {
+			break
 		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("usage plans store: releasing a lease (it expires by itself): %w", ctx.Err())
-	case <-s.stop:
-		return nil // Close sends what is left
+		out = append(out, id)
+	}
+	return out
+}
+
+// ackReleases removes releases that reached Redis.
+func (q *cleanupQueue) ackReleases(set string, ids []string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	m := q.releases[set]
+	for _, id := range ids {
+		if _, ok := m[id]; ok {
+			delete(m, id)
+			q.n--
+		}
+	}
+	if len(m) == 0 {
+		delete(q.releases, set)
 	}
 }
 
-// releaseLoop sends batches until Close, then sends what is left.
-func (s *Store) releaseLoop() {
-	defer close(s.releaseDone)
+func (q *cleanupQueue) ackUndo(u undoID) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, ok := q.undos[u]; ok {
+		delete(q.undos, u)
+		q.n--
+	}
+}
+
+// snapshot returns what is waiting, after dropping what is past its
+// time; expired counts the undos dropped (they may stay charged).
+func (q *cleanupQueue) snapshot(now time.Time) (releases map[string][]string, undos map[undoID]undoEntry, expired int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	releases = make(map[string][]string, len(q.releases))
+	for set, ids := range q.releases {
+		for id, until := range ids {
+			if now.After(until) {
+				delete(ids, id) // the lease has expired in Redis by now
+				q.n--
+				continue
+			}
+			releases[set] = append(releases[set], id)
+		}
+		if len(ids) == 0 {
+			delete(q.releases, set)
+		}
+	}
+	undos = make(map[undoID]undoEntry, len(q.undos))
+	for u, e := range q.undos {
+		if now.After(e.until) {
+			delete(q.undos, u)
+			q.n--
+			expired++
+			continue
+		}
+		undos[u] = e
+	}
+	return releases, undos, expired
+}
+
+// pending is the number of releases and undos waiting.
+func (q *cleanupQueue) pending() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}
+
+// Release implements store.Limiter without waiting for Redis: the lease
+// stops being renewed at once and its removal is queued. The next
+// decision of this instance for the same key and plan carries it (so a
+// client's next request never finds its own finished request's slot
+// taken), and the sender pipelines the rest, retrying until Redis answers
+// or the lease has expired by itself.
+func (s *Store) Release(_ context.Context, l store.Lease) error {
+	until, ok := s.leases.remove(l)
+	if !ok {
+		until = s.now().Add(s.leaseTTL)
+	}
+	if !s.cleanups.addRelease(s.leaseKey(l.KeyID, l.Plan), l.ID, until) {
+		return errors.New("usage plans store: too many lease releases waiting for Redis; this lease expires by itself")
+	}
+	return nil
+}
+
+// undoLater queues the undo of the decision id of req (see undo.lua),
+// retried until undoHorizon. Beyond maxCleanups waiting, the decision
+// stays charged and its lease expires after LeaseTTL.
+func (s *Store) undoLater(req store.Request, id string) {
+	e := undoEntry{until: s.now().Add(undoHorizon), cost: req.Cost, limit: -1}
+	if req.Quota != nil {
+		e.limit, e.period, e.offset = req.Quota.Limit, string(req.Quota.Period), req.Quota.Offset.Microseconds()
+	}
+	if !s.cleanups.addUndo(undoID{req.KeyID, req.Plan, id}, e) {
+		s.report(&s.reported.undo, errors.New("usage plans store: too many decisions to undo; a timed-out decision stays charged and its lease expires by itself"))
+	}
+}
+
+// cleanupLoop sends the queue whenever something is added, and again
+// every retryInterval while something failed, until Close.
+func (s *Store) cleanupLoop() {
+	defer s.done.Done()
 	for {
 		select {
-		case <-s.releases.wake:
-			s.sendReleases()
 		case <-s.stop:
-			s.sendReleases()
 			return
+		case <-s.cleanups.wake:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		all := s.sendCleanups(ctx)
+		cancel()
+		if all {
+			continue
+		}
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(retryInterval):
+			s.cleanups.signal()
 		}
 	}
 }
 
-// sendReleases sends the filled batch as one pipeline: one ZREM per lease
-// set, with every lease id of that set.
-func (s *Store) sendReleases() {
-	b := s.releases.take()
-	if b == nil {
-		return
+// sendCleanups sends every waiting release and undo in one pipeline and
+// reports whether nothing is left waiting.
+func (s *Store) sendCleanups(ctx context.Context) bool {
+	releases, undos, expired := s.cleanups.snapshot(s.now())
+	if expired > 0 {
+		s.report(&s.reported.undo, fmt.Errorf("usage plans store: %d timed-out decisions could not be undone within %s (they stay charged; their leases expire by themselves)", expired, undoHorizon))
 	}
-	bySet := make(map[string][]any, 1)
-	for _, l := range b.leases {
-		key := s.leaseKey(l.KeyID, l.Plan)
-		bySet[key] = append(bySet[key], l.ID)
+	if len(releases) == 0 && len(undos) == 0 {
+		return true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
-	defer cancel()
-	_, b.err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for key, ids := range bySet {
-			p.ZRem(ctx, key, ids...)
+	if len(undos) > 0 && !s.undoLoaded.Load() {
+		// EVALSHA in a pipeline cannot fall back to EVAL.
+		if err := s.undo.Load(ctx, s.rdb).Err(); err != nil {
+			s.report(&s.reported.release, fmt.Errorf("usage plans store: releasing leases and undoing timed-out decisions (retrying): %w", err))
+			return false
+		}
+		s.undoLoaded.Store(true)
+	}
+	type sent struct {
+		cmd  redis.Cmder
+		set  string
+		ids  []string
+		undo undoID
+	}
+	var cmds []sent
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for set, ids := range releases {
+			args := make([]any, len(ids))
+			for i, id := range ids {
+				args[i] = id
+			}
+			cmds = append(cmds, sent{cmd: p.ZRem(ctx, set, args...), set: set, ids: ids})
+		}
+		for u, e := range undos {
+			keys, args := s.undoCall(u, e)
+			cmds = append(cmds, sent{cmd: s.undo.EvalSha(ctx, p, keys, args...), undo: u})
 		}
 		return nil
 	})
-	close(b.done)
+	var firstErr error
+	for _, c := range cmds {
+		if err := c.cmd.Err(); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			if isNoScript(err) {
+				s.undoLoaded.Store(false) // a restarted or promoted server
+			}
+			continue
+		}
+		if c.ids != nil {
+			s.cleanups.ackReleases(c.set, c.ids)
+		} else {
+			s.cleanups.ackUndo(c.undo)
+		}
+	}
+	if firstErr != nil {
+		s.report(&s.reported.release, fmt.Errorf("usage plans store: releasing leases and undoing timed-out decisions (retrying until they succeed or the leases expire): %w", firstErr))
+		return false
+	}
+	return s.cleanups.pending() == 0
+}
+
+// undoCall is the keys and arguments of undo.lua for u.
+func (s *Store) undoCall(u undoID, e undoEntry) ([]string, []any) {
+	keys := []string{s.markerKey(u.keyID, u.id), s.leaseKey(u.keyID, u.plan), s.planKey(u.keyID, u.plan), s.dayPrefix(u.keyID, u.plan)}
+	return keys, []any{u.id, tombstoneTTL.Milliseconds(), e.cost, e.limit, e.period, e.offset, s.leaseTTL.Microseconds()}
+}
+
+func isNoScript(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && len(re.Error()) >= 8 && re.Error()[:8] == "NOSCRIPT"
+}
+
+// errorRate remembers when each kind of background error was last
+// reported (unix ns), so an outage gives one line a second, not one a
+// request.
+type errorRate struct{ renew, release, undo atomic.Int64 }
+
+// report passes err to OnError unless the same kind was reported less
+// than a second ago.
+func (s *Store) report(last *atomic.Int64, err error) {
+	now := s.now().UnixNano()
+	prev := last.Load()
+	if s.onError == nil || now-prev < int64(time.Second) || !last.CompareAndSwap(prev, now) {
+		return
+	}
+	s.onError(err)
 }

@@ -1,19 +1,40 @@
 -- Undoes a decision whose answer the client never got (it timed out or
 -- was cancelled): frees its lease and gives its quota units back, exactly
--- once. When it runs before the decision itself, the marker it leaves
+-- once. A decision with a lease is known to have run by its lease (never
+-- renewed, so its score minus the lease ttl is the decision's time, which
+-- names the window and day it charged); one without a lease left a marker.
+-- When the undo runs before the decision itself, the tombstone it leaves
 -- makes decide.lua refuse (outcome 4) without charging.
--- KEYS[1] decision marker   KEYS[2] lease zset
+-- KEYS[1] decision marker   KEYS[2] lease zset   KEYS[3] plan hash
+-- KEYS[4] day usage key prefix (+ YYYYMMDD)
 -- ARGV[1] decision id       ARGV[2] tombstone ttl (ms)
+-- ARGV[3] cost   ARGV[4] quota limit (-1 = none)   ARGV[5] quota period
+-- ARGV[6] quota offset (µs)   ARGV[7] lease ttl (µs)
 -- Returns 1 when units were given back, 0 otherwise.
-redis.call('ZREM', KEYS[2], ARGV[1])
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if score then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
 local m = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], 'undone', 'PX', tonumber(ARGV[2]))
+local cost, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
+if score then
+  if cost <= 0 or limit < 0 then
+    return 0
+  end
+  local t = tonumber(score) - tonumber(ARGV[7])
+  local wstart = quota_window(t, ARGV[5], tonumber(ARGV[6]))
+  local dstart = math.floor(t / DAY) * DAY
+  refund_counts(KEYS[3], wstart, dstart, KEYS[4] .. day_name(dstart), cost, limit)
+  return 1
+end
 if not m or m == 'undone' then
   return 0
 end
-local cost, limit, wkey, dkey = string.match(m, '^(%d+)\n(%-?%d+)\n([^\n]+)\n([^\n]+)$')
-if not cost then
+local c, l, wstart, dstart = string.match(m, '^(%d+)\n(%-?%d+)\n(%d+)\n(%d+)$')
+if not c then
   return 0
 end
-refund_counts(wkey, dkey, tonumber(cost), tonumber(limit))
+dstart = tonumber(dstart)
+refund_counts(KEYS[3], tonumber(wstart), dstart, KEYS[4] .. day_name(dstart), tonumber(c), tonumber(l))
 return 1

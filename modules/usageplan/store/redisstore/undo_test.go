@@ -31,10 +31,15 @@ func rawClient(t *testing.T, url string) *redis.Client {
 func usedNow(t *testing.T, s *Store, c *redis.Client) int64 {
 	t.Helper()
 	start, _ := (&store.Quota{Limit: 10, Period: store.Day}).Window(time.Now())
-	n, err := c.Get(context.Background(), s.windowKey("k", "p", start)).Int64()
+	h, err := c.HMGet(context.Background(), s.planKey("k", "p"), "ws", "u").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		t.Fatal(err)
 	}
+	if ws, _ := h[0].(string); ws != strconv.FormatInt(start.UnixMicro(), 10) {
+		return 0
+	}
+	u, _ := h[1].(string)
+	n, _ := strconv.ParseInt(u, 10, 64)
 	return n
 }
 
@@ -61,7 +66,8 @@ func TestTimedOutDecisionIsUndone(t *testing.T) {
 			raw.Eval(context.Background(), `local t=redis.call('TIME') while true do local n=redis.call('TIME') if (n[1]-t[1])*1000000+(n[2]-t[2]) > 400000 then break end end return 1`, nil)
 		}()
 		time.Sleep(30 * time.Millisecond)
-		ctx := context.Background()
+		// The request path's deadline: store_timeout.
+		ctx, cancelTimeout := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		if cancelled { // the client went away mid-decision
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithCancel(ctx)
@@ -70,6 +76,7 @@ func TestTimedOutDecisionIsUndone(t *testing.T) {
 		if _, err := s.Decide(ctx, req); err == nil {
 			t.Fatal("a decision during a 400 ms stall must fail at the 100 ms timeout")
 		}
+		cancelTimeout()
 		<-busy
 		deadline := time.Now().Add(3 * time.Second)
 		for {
@@ -106,7 +113,8 @@ func TestUndoIsExactlyOnceInEitherOrder(t *testing.T) {
 		t.Fatalf("decide: %v %v used %d", d.Outcome, err, usedNow(t, s, raw))
 	}
 	undo := func(id string) int64 {
-		n, err := s.undo.Run(ctx, s.rdb, []string{s.markerKey("k", id), s.leaseKey("k", "p")}, id, tombstoneTTL.Milliseconds()).Int64()
+		keys, args := s.undoCall(undoID{"k", "p", id}, undoEntry{cost: 3, limit: 10, period: "day"})
+		n, err := s.undo.Run(ctx, s.rdb, keys, args...).Int64()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,8 +131,8 @@ func TestUndoIsExactlyOnceInEitherOrder(t *testing.T) {
 	}
 
 	undo("early")
-	keys := []string{s.tatKey("k", "p", ""), s.windowPrefix("k", "p"), s.dayPrefix("k", "p"), s.leaseKey("k", "p"), s.markerKey("k", "early")}
-	res, err := s.decide.Run(ctx, s.rdb, keys, 0, 0, 0, 10, 3, "day", 0, 100, 5, "early", int64(30e6), int64(5000)).Int64Slice()
+	keys := []string{s.planKey("k", "p"), s.legacyWindowPrefix("k", "p"), s.dayPrefix("k", "p"), s.leaseKey("k", "p"), s.markerKey("k", "early")}
+	res, err := s.decide.Run(ctx, s.rdb, keys, 0, 0, 0, 10, 3, "day", 0, 100, 5, "early", int64(30e6), int64(5000), "").Int64Slice()
 	if err != nil || res[0] != 4 {
 		t.Fatalf("a decision after its undo: %v %v, want outcome 4", res, err)
 	}

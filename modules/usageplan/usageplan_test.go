@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpugate/gpugate/tests/testkit"
+
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/gpugate/gpugate/modules/usageplan/store"
@@ -33,11 +35,11 @@ func provisionApp(app *App) error {
 // last config lets go.
 func TestReloadKeepsTheStore(t *testing.T) {
 	url := "file://" + filepath.Join(t.TempDir(), "usage.db")
-	clock := newClock(noon)
+	clock := testkit.NewClock(noon)
 	plans := func() map[string]*Plan {
 		return map[string]*Plan{"basic": {Quota: &QuotaConfig{Limit: 10, Period: store.Day}}}
 	}
-	old := &App{Store: url, Plans: plans(), now: clock.now}
+	old := &App{Store: url, Plans: plans(), now: clock.Now}
 	if err := provisionApp(old); err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +47,7 @@ func TestReloadKeepsTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newer := &App{Store: url, Plans: plans(), now: clock.now, StoreTimeout: caddy.Duration(time.Second)}
+	newer := &App{Store: url, Plans: plans(), now: clock.Now, StoreTimeout: caddy.Duration(time.Second)}
 	if err := provisionApp(newer); err != nil {
 		t.Fatalf("reload with the same file store: %v", err)
 	}
@@ -61,7 +63,7 @@ func TestReloadKeepsTheStore(t *testing.T) {
 	if err := newer.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	again := &App{Store: url, Plans: plans(), now: clock.now}
+	again := &App{Store: url, Plans: plans(), now: clock.Now}
 	if err := provisionApp(again); err != nil {
 		t.Fatalf("the file must be free after the last config let go: %v", err)
 	}
@@ -101,7 +103,7 @@ func TestProvisionErrors(t *testing.T) {
 		})
 	}
 	h := &Handler{Plans: []string{"gold"}}
-	app := newApp(t, &App{Plans: basicPlans()}, newClock(noon))
+	app := newApp(t, &App{Plans: basicPlans()}, testkit.NewClock(noon))
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	defer cancel()
 	if err := h.provisionWith(ctx, app); err == nil || !strings.Contains(err.Error(), `unknown plan "gold"`) {
@@ -114,7 +116,7 @@ func TestProvisionErrors(t *testing.T) {
 func TestUsageFirstDayKnowsEarlierUseInItsWindow(t *testing.T) {
 	f := newFixture(t, map[string]*Plan{"basic": {Quota: &QuotaConfig{Limit: 100, Period: store.Month}}})
 	h := newHandler(t, f.app, &Handler{Plans: []string{"basic"}, Cost: ptr(int64(30))})
-	f.clock.set(time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC))
+	f.clock.Set(time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC))
 	do(t, h, get("/", f.key), nil)
 	u, err := f.app.UsageOf(context.Background(), "basic", f.keyID, time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 11, 0, 0, 0, 0, time.UTC))
 	if err != nil {
@@ -165,7 +167,7 @@ func TestRequestsBeforeStart(t *testing.T) {
 	for _, policy := range []string{"deny", "allow"} {
 		t.Run(policy, func(t *testing.T) {
 			app := &App{Store: "memory://before-start-" + policy, OnStoreError: policy, Plans: basicPlans(),
-				Keys: []StaticKey{{Name: "s", Value: "{env.TEST_STATIC_KEY}", Plans: []string{"basic"}}}, now: newClock(noon).now}
+				Keys: []StaticKey{{Name: "s", Value: "{env.TEST_STATIC_KEY}", Plans: []string{"basic"}}}, now: testkit.NewClock(noon).Now}
 			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 			defer cancel()
 			if err := app.Provision(ctx); err != nil {

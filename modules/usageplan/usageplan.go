@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gpugate/gpugate/modules/internal/directive"
+	"github.com/gpugate/gpugate/modules/internal/redisconn"
 	"github.com/gpugate/gpugate/modules/internal/upstream"
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
@@ -21,8 +22,9 @@ func init() {
 	caddy.RegisterModule(App{})
 }
 
-// AppName is the Caddy app ID of the usage_plans global option.
-const AppName = "usage_plans"
+// AppName is the Caddy app ID of the usage_plans global option (module
+// IDs carry the gpugate_ prefix; the option name stays short).
+const AppName = "gpugate_usage_plans"
 
 // Defaults of the app.
 const (
@@ -60,6 +62,10 @@ type App struct {
 	logger      *zap.Logger
 	storeErrors *storeErrorLog
 	now         func() time.Time
+	// onStoreError receives the store's background errors.
+	onStoreError func(error)
+	// afterFunc runs a delayed release (time.AfterFunc; tests inject).
+	afterFunc func(time.Duration, func())
 }
 
 // CaddyModule returns the Caddy module information.
@@ -74,6 +80,8 @@ type compiledPlan struct {
 	overrides   []compiledOverride
 	quota       *store.Quota
 	concurrency int64
+	// disconnectHold keeps the slot of a request whose client hung up.
+	disconnectHold time.Duration
 }
 
 type compiledOverride struct {
@@ -92,6 +100,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	if a.afterFunc == nil {
+		a.afterFunc = func(d time.Duration, f func()) { time.AfterFunc(d, f) }
+	}
 	if err := a.validateConfig(); err != nil {
 		return err
 	}
@@ -101,12 +112,17 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err := a.resolveStaticKeys(); err != nil {
 		return err
 	}
-	m, err := newMetrics(ctx.GetMetricsRegistry())
+	m, err := registerMetrics(ctx.GetMetricsRegistry())
 	if err != nil {
 		return fmt.Errorf("usage_plans: registering metrics: %w", err)
 	}
 	a.metrics = m
 	a.storeErrors = &storeErrorLog{logger: a.logger, now: time.Now}
+	kind := storeKind(a.storeURL())
+	a.onStoreError = func(err error) {
+		m.storeErrors.WithLabelValues(kind, opBackground).Inc()
+		a.logger.Warn("usage plans store background error", zap.Error(err))
+	}
 	a.storeKind = storeKind(a.storeURL())
 	return nil
 }
@@ -124,14 +140,33 @@ func (a *App) st() store.Store {
 	return notReady{}
 }
 
-// storeURL is the configured store, with global placeholders such as
-// {env.REDIS_PASSWORD} expanded, or the default file in Caddy's data
-// directory.
+// storeURL is the configured store, or the default file in Caddy's data
+// directory. Global placeholders are expanded in a file path here; a Redis
+// URL keeps them, for the Redis store resolves each part on its own (a
+// password from {env.REDIS_PASSWORD} then needs no URL encoding).
 func (a *App) storeURL() string {
+	if redisconn.IsRedisURL(a.Store) {
+		return a.Store
+	}
 	if a.Store != "" {
 		return caddy.NewReplacer().ReplaceKnown(a.Store, "")
 	}
 	return "file://" + caddy.AppDataDir() + "/" + defaultStoreFile
+}
+
+// checkStore validates the configured store URL. A store written as one
+// placeholder ({env.GPUGATE_REDIS_URL}) that resolves to nothing here (say,
+// `caddy adapt` on a build machine) is checked when the store opens; a Redis
+// password must be a placeholder, never literal.
+func (a *App) checkStore() error {
+	if redisconn.IsRedisURL(a.Store) && redisconn.HasLiteralSecret(a.Store) {
+		return fmt.Errorf("usage_plans: store: the Redis URL carries a literal password; write it as a placeholder, e.g. redis://:{env.REDIS_PASSWORD}@host:6379/0 or store {env.GPUGATE_REDIS_URL}")
+	}
+	resolved := a.storeURL()
+	if resolved == "" && directive.CheckSecretPlaceholder("", a.Store) == nil {
+		return nil
+	}
+	return checkStoreURL(resolved)
 }
 
 func (a *App) storeTimeout() time.Duration {
@@ -149,7 +184,7 @@ func (a *App) validateConfig() error {
 	default:
 		return fmt.Errorf("usage_plans: on_store_error %q: write deny or allow", a.OnStoreError)
 	}
-	if err := checkStoreURL(a.storeURL()); err != nil {
+	if err := a.checkStore(); err != nil {
 		return err
 	}
 	for name, p := range a.Plans {
@@ -204,7 +239,8 @@ func (a *App) planNames() []string {
 func (a *App) compilePlans(ctx caddy.Context) error {
 	a.plans = make(map[string]*compiledPlan, len(a.Plans))
 	for name, p := range a.Plans {
-		cp := &compiledPlan{name: name, throttle: p.Throttle, quota: p.Quota.quota(), concurrency: p.Concurrency}
+		cp := &compiledPlan{name: name, throttle: p.Throttle, quota: p.Quota.quota(), concurrency: p.Concurrency,
+			disconnectHold: time.Duration(p.HoldAfterDisconnect)}
 		for _, o := range p.ThrottleOverrides {
 			mp := caddyhttp.MatchPath{o.Path}
 			if err := mp.Provision(ctx); err != nil {
@@ -266,7 +302,7 @@ func (a *App) Start() error {
 	if a.storeID != "" {
 		return nil
 	}
-	st, id, err := acquireStore(a.storeURL(), a.storeTimeout(), a.logger)
+	st, id, err := acquireStore(a.storeURL(), a.storeTimeout(), a.onStoreError)
 	if err != nil {
 		return err
 	}
