@@ -275,7 +275,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.refuse(w, r, "missing", nil)
 		return nil
 	}
-	id, rej := h.identify(r.Context(), token)
+	id, rej := h.identifyTraced(r.Context(), token)
 	if rej != nil {
 		result := "invalid"
 		if rej.expired {

@@ -103,7 +103,7 @@ func TestPathCannotLeaveTheUpstreamBase(t *testing.T) {
 	wantStatus(t, do(h, req), http.StatusOK, `"jobs"`)
 	req = request("GET", "/", "")
 	req.URL.Path = "//evil.example/api/jobs"
-	wantStatus(t, do(h, req), http.StatusNotFound, `{"message":"Not Found"}`)
+	wantStatus(t, do(h, req), http.StatusBadRequest, `"Invalid request path`)
 	paths := sim.Paths()
 	if len(paths) != 1 || paths[0] != "GET /api/v1/jobs?limit=1" {
 		t.Fatalf("upstream received %v, want only GET /api/v1/jobs?limit=1", paths)

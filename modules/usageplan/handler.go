@@ -109,7 +109,7 @@ func (h *Handler) Validate() error {
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	value := h.source.extract(r)
-	v := h.app.admit(r.Context(), r, value, h.Plans, h.cost)
+	v := h.admitObserved(r, value)
 	planLabel := noPlan
 	if v.plan != nil {
 		planLabel = v.plan.name

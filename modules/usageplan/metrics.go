@@ -80,5 +80,8 @@ func registerMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if m.leasesHeld, err = concurrencyLeasesHeld.Register(reg); err != nil {
 		return nil, err
 	}
+	if _, err = quotaUsedRatio.Register(reg); err != nil { // observed in observe.go
+		return nil, err
+	}
 	return m, nil
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,8 +24,11 @@ import (
 // The Caddyfiles in caddyfiles/ read their listen addresses from the
 // environment, and Gateway sets them to free loopback ports:
 //
-//	GPUGATE_ADMIN  admin endpoint (127.0.0.1:<port>)
-//	GPUGATE_ADDR   the gateway's site address (https://localhost:<port>)
+//	GPUGATE_ADMIN           admin endpoint (127.0.0.1:<port>)
+//	GPUGATE_ADDR            the gateway's site address (https://localhost:<port>)
+//	GPUGATE_HTTP_PORT       Caddy's HTTP port (the redirect listener), not 80
+//	GPUGATE_OPS_PORT        the operations listener (/metrics, /healthz, /readyz)
+//	GPUGATE_SHUTDOWN_DELAY  0s, so that stopping a gateway takes no 15 s
 //
 // Extra variables (upstream URLs, secrets) come from GatewayOptions.Env.
 type Gateway struct {
@@ -34,6 +38,9 @@ type Gateway struct {
 	AdminAddr string
 	// Home is the process's HOME / XDG data dir (Caddy storage, local CA).
 	Home string
+	// OpsAddr is the operations listener's host:port (GPUGATE_OPS_PORT on
+	// loopback), e.g. for OpsAddr + "/metrics".
+	OpsAddr string
 
 	t      testing.TB
 	bin    string   // the binary behind Command and Reload
@@ -41,8 +48,10 @@ type Gateway struct {
 	config string
 	env    []string
 	cmd    *exec.Cmd
-	logs   *syncBuffer
-	done   chan struct{}
+	// credential, when set, is the user the process runs as.
+	credential *syscall.Credential
+	logs       *syncBuffer
+	done       chan struct{}
 	// client is the one HTTP client of the gateway, made once it serves
 	// (its CA exists then), kept across restarts.
 	clientMu sync.Mutex
@@ -57,6 +66,9 @@ type GatewayOptions struct {
 	PlainHTTP bool
 	// Home reuses a data directory (to test restarts); empty means a new one.
 	Home string
+	// Credential, when set, runs the process as that user and group (the
+	// test must run as root; Home must be theirs).
+	Credential *syscall.Credential
 }
 
 // StartGateway builds (if needed) and runs the gateway binary with the given
@@ -112,11 +124,12 @@ func startProcess(t testing.TB, bin, caddyfile string, opts GatewayOptions, laun
 	if !filepath.IsAbs(caddyfile) {
 		caddyfile = Path(t, caddyfile)
 	}
-	g := &Gateway{t: t, bin: bin, config: caddyfile, Home: opts.Home, launch: launch}
+	g := &Gateway{t: t, bin: bin, config: caddyfile, Home: opts.Home, launch: launch, credential: opts.Credential}
 	if g.Home == "" {
 		g.Home = t.TempDir()
 	}
 	g.AdminAddr = FreeAddr(t)
+	g.OpsAddr = FreeAddr(t)
 	port := FreePort(t)
 	if opts.PlainHTTP {
 		g.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -129,6 +142,9 @@ func startProcess(t testing.TB, bin, caddyfile string, opts GatewayOptions, laun
 		"XDG_CONFIG_HOME="+filepath.Join(g.Home, "config"),
 		"GPUGATE_ADMIN="+g.AdminAddr,
 		"GPUGATE_ADDR="+g.URL,
+		"GPUGATE_HTTP_PORT="+strconv.Itoa(FreePort(t)),
+		"GPUGATE_OPS_PORT="+strings.TrimPrefix(g.OpsAddr, "127.0.0.1:"),
+		"GPUGATE_SHUTDOWN_DELAY=0s",
 	)
 	for k, v := range opts.Env {
 		g.env = append(g.env, k+"="+v)
@@ -155,6 +171,9 @@ func (g *Gateway) Start() {
 	g.cmd = exec.Command(argv[0], argv[1:]...)
 	g.cmd.Env = g.env
 	g.cmd.Dir = g.Home
+	if g.credential != nil {
+		g.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: g.credential}
+	}
 	g.cmd.Stdout = g.logs
 	g.cmd.Stderr = g.logs
 	if err := g.cmd.Start(); err != nil {
@@ -325,3 +344,7 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Env returns the process environment (KEY=VALUE), e.g. to read the ports
+// the gateway was given.
+func (g *Gateway) Env() []string { return append([]string(nil), g.env...) }

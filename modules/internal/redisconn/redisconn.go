@@ -262,6 +262,12 @@ func parseHosts(hosts, defaultPort string) ([]string, error) {
 		if h == "" {
 			return nil, fmt.Errorf("redis URL: an empty host in the host list; write host1:port,host2:port")
 		}
+		if strings.Contains(h, "{") && strings.Count(h, "{") == strings.Count(h, "}") && !strings.ContainsAny(h, "@/% ") {
+			// A placeholder left for Caddy to resolve at start ({env.REDIS_HOST}):
+			// checked once resolved.
+			addrs = append(addrs, h)
+			continue
+		}
 		host, port, err := net.SplitHostPort(h)
 		if err != nil {
 			// No port (or an IPv6 address without brackets and port).

@@ -9,7 +9,12 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
+
+	"github.com/gpugate/gpugate/modules/internal/tracing"
 )
 
 // Defaults of ClientConfig.
@@ -149,11 +154,24 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	u := *req.URL
 	u.Host = c.host
 	out.URL = &u
+	ctx, span := tracing.Start(req.Context(), "gpugate.upstream", trace.SpanKindClient,
+		attribute.String("gpugate.module", c.module), attribute.String("server.address", c.host),
+		attribute.String("http.request.method", req.Method))
+	defer span.End()
+	out = *out.WithContext(ctx)
 	start := time.Now()
 	resp, err := c.transport.RoundTrip(&out)
-	c.latency.observe(req, start, resp, err)
+	outcome := c.latency.observe(req, start, resp, err)
+	addLatency(req, time.Since(start))
+	span.SetAttributes(attribute.String("gpugate.upstream.outcome", outcome))
 	if err != nil {
+		// The outcome only: an error's text may hold the request's URL.
+		span.SetStatus(codes.Error, outcome)
 		return nil, err
+	}
+	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+	if resp.StatusCode >= 500 {
+		span.SetStatus(codes.Error, outcome)
 	}
 	InboundHeader(resp)
 	return resp, nil

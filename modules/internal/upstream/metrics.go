@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	gometrics "github.com/gpugate/gpugate/modules/internal/metrics"
@@ -45,12 +46,14 @@ func loadLatency(reg prometheus.Registerer, module, host string) (*latency, erro
 	return l, nil
 }
 
-// observe records a call that started at start.
-func (l *latency) observe(req *http.Request, start time.Time, resp *http.Response, err error) {
+// observe records a call that started at start and returns its outcome.
+func (l *latency) observe(req *http.Request, start time.Time, resp *http.Response, err error) string {
 	if err != nil && errors.Is(context.Cause(req.Context()), ErrTimedOut) {
 		err = ErrTimedOut // the caller's timer cut the call short
 	}
-	l.byOutcome[outcomeOf(resp, err)].Observe(time.Since(start).Seconds())
+	outcome := outcomeOf(resp, err)
+	l.byOutcome[outcome].Observe(time.Since(start).Seconds())
+	return outcome
 }
 
 // outcomeOf classifies a finished call.
@@ -71,4 +74,25 @@ func outcomeOf(resp *http.Response, err error) string {
 	default:
 		return "1xx"
 	}
+}
+
+// LatencyPlaceholder is the request placeholder holding the time (a
+// time.Duration) the request's upstream calls took until their response
+// headers, summed over the calls (a followed redirect, a retry): what
+// route_metrics reports as IntegrationLatency, as Caddy's
+// {http.reverse_proxy.upstream.latency} is for reverse_proxy.
+const LatencyPlaceholder = "http.gpugate.upstream.latency"
+
+// addLatency adds d to the request's LatencyPlaceholder.
+func addLatency(req *http.Request, d time.Duration) {
+	repl, ok := req.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return
+	}
+	if v, ok := repl.Get(LatencyPlaceholder); ok {
+		if prev, ok := v.(time.Duration); ok {
+			d += prev
+		}
+	}
+	repl.Set(LatencyPlaceholder, d)
 }

@@ -7,8 +7,10 @@ import (
 )
 
 // ErrUnsafePath rejects request paths that could step outside the
-// configured upstream path once some server along the way decodes them.
-var ErrUnsafePath = errors.New("path must not contain dot segments, encoded slashes or backslashes, or control characters")
+// configured upstream path, or mean another path, once some server along
+// the way decodes them: every path that is not canonical
+// (CheckCanonicalPath).
+var ErrUnsafePath = ErrNonCanonicalPath
 
 // ErrPrefixMismatch means the request path is not under the configured
 // client-side prefix.
@@ -22,11 +24,11 @@ type segment struct {
 }
 
 // SplitPath splits an escaped absolute path into checked segments, in
-// their escaped form. Empty segments (from "//") are dropped; a trailing
-// slash is kept as a final empty segment. Dot segments, encoded "/" or
-// "\", raw backslashes and control characters are refused with
-// ErrUnsafePath rather than normalised: a request that tries them is not a
-// request a client makes by accident.
+// their escaped form; a trailing slash is kept as a final empty segment.
+// A path that is not canonical (CheckCanonicalPath: "//", dot segments,
+// ";" parameters, encoded "/", "\" or "%", percent-encoded letters,
+// invalid UTF-8, ...) is refused with ErrUnsafePath rather than normalised:
+// a request that tries them is not a request a client makes by accident.
 func SplitPath(escaped string) ([]string, error) {
 	segs, err := parseSegments(escaped)
 	if err != nil {
@@ -43,7 +45,7 @@ func parseSegments(escaped string) ([]segment, error) {
 	if escaped == "" || escaped == "/" {
 		return nil, nil
 	}
-	if escaped[0] != '/' {
+	if err := CheckCanonicalPath(escaped); err != nil {
 		return nil, ErrUnsafePath
 	}
 	segs := make([]segment, 0, strings.Count(escaped, "/"))

@@ -72,16 +72,42 @@ func TestDockerfileBuildStep(t *testing.T) {
 		t.Fatal(".git reached the build context")
 	}
 
-	cmd := exec.Command("./xcaddy.sh", "build")
+	// The build stage's RUN line, run as the Dockerfile runs it (sh -c with
+	// the build arguments in the environment).
+	run := buildStageRun(t, string(dockerfile))
+	const version, commit = "9.8.7-test", "abc1234"
+	cmd := exec.Command("sh", "-c", run)
 	cmd.Dir = context
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GIT_DIR=/nonexistent")
+	cmd.Env = append(os.Environ(), "GIT_DIR=/nonexistent", "GPUGATE_VERSION="+version, "GPUGATE_COMMIT="+commit)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("xcaddy.sh build in the Docker context: %v\n%s", err, out)
+		t.Fatalf("the Dockerfile's build step (%s) in the Docker context: %v\n%s", run, err, out)
 	}
-	out, err := exec.Command(filepath.Join(context, "bin", "gpugate"), "list-modules").CombinedOutput()
+	out, err := exec.Command(filepath.Join(context, "bin", "gpugate"), "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "gpugate/"+version+"+"+commit+" v2.11.9") {
+		t.Fatalf("the image's gpugate version = %q (%v), want gpugate/%s+%s v2.11.9", out, err, version, commit)
+	}
+	for _, want := range []string{"ARG GPUGATE_VERSION", "ARG GPUGATE_COMMIT", "HEALTHCHECK", "gpugate\", \"health-check"} {
+		if !strings.Contains(string(dockerfile), want) {
+			t.Errorf("examples/Dockerfile lacks %q", want)
+		}
+	}
+	out, err = exec.Command(filepath.Join(context, "bin", "gpugate"), "list-modules").CombinedOutput()
 	if err != nil || !containsLine(string(out), "http.handlers.gpugate_jwt_auth") {
 		t.Fatalf("the image's binary lacks gpugate modules: %v\n%s", err, out)
 	}
+}
+
+// buildStageRun returns the command of the build stage's RUN line that
+// calls ./xcaddy.sh build.
+func buildStageRun(t *testing.T, dockerfile string) string {
+	t.Helper()
+	for _, line := range strings.Split(dockerfile, "\n") {
+		if cmd, ok := strings.CutPrefix(line, "RUN "); ok && strings.Contains(cmd, "./xcaddy.sh build") {
+			return cmd
+		}
+	}
+	t.Fatal("examples/Dockerfile has no RUN line with ./xcaddy.sh build")
+	return ""
 }
 
 // dockerIgnore returns a matcher for the simple patterns the project's

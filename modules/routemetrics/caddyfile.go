@@ -1,0 +1,41 @@
+package routemetrics
+
+import (
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("route_metrics", parseCaddyfile)
+	// First after tracing, so it wraps every other handler of the route
+	// (cors, jwt_auth, usage_plan rejections included).
+	httpcaddyfile.RegisterDirectiveOrder("route_metrics", httpcaddyfile.After, "tracing")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	m := new(Handler)
+	err := m.UnmarshalCaddyfile(h.Dispenser)
+	return m, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens:
+//
+//	route_metrics [<matcher>] <route>
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // directive name
+	if !d.NextArg() {
+		return d.Errf("route_metrics: name the route, e.g. route_metrics generate")
+	}
+	h.Route = d.Val()
+	if d.NextArg() {
+		return d.Errf("route_metrics takes one route name; found also %q", d.Val())
+	}
+	if d.NextBlock(0) {
+		return d.Errf("route_metrics has no block; write route_metrics <route>")
+	}
+	if err := h.Validate(); err != nil {
+		return d.WrapErr(err)
+	}
+	return nil
+}
