@@ -15,5 +15,6 @@ import (
 	_ "github.com/gpugate/gpugate/modules/policy"
 	_ "github.com/gpugate/gpugate/modules/routemetrics"
 	_ "github.com/gpugate/gpugate/modules/runpod"
+	_ "github.com/gpugate/gpugate/modules/simulators"
 	_ "github.com/gpugate/gpugate/modules/usageplan"
 )

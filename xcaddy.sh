@@ -3,7 +3,8 @@
 #
 #   ./xcaddy.sh build            build ./bin/gpugate (Caddy's standard modules + gpugate's)
 #   ./xcaddy.sh build-bare       build ./bin/caddy-bare (plain Caddy, same version) for load benchmarks
-#   ./xcaddy.sh run [CADDYFILE]  build when needed, then run (default caddyfiles/quickstart.Caddyfile)
+#   ./xcaddy.sh run [CADDYFILE]  build when needed, then run (default caddyfiles/quickstart.Caddyfile:
+#                                both chains against the bundled simulators; prints a token, a key and curl lines)
 #   ./xcaddy.sh test [PKGS...]   gofmt + vet + staticcheck + the whole suite with -race (end-to-end tests included)
 #   ./xcaddy.sh bench [PKGS...]  Go benchmarks with -benchmem, then the load benchmarks in tests/
 #
@@ -164,6 +165,108 @@ lint() {
 	go tool staticcheck ./...
 }
 
+# quickstart_env gives the quickstart what it needs without any account:
+# a development JWT secret, and made-up upstream keys that the bundled
+# simulators accept (only while a chain still points at its simulator, so a
+# real cloud never gets them).
+quickstart_env() {
+	if [ -z "${GPUGATE_JWT_SECRET:-}" ]; then
+		# The quickstart is for development: give it a secret everybody can
+		# see is not for production.
+		export GPUGATE_JWT_SECRET=gpugate-dev-only-secret-do-not-use-in-production
+		echo "gpugate: GPUGATE_JWT_SECRET unset; using the development secret." >&2
+	fi
+	if [ -z "${RUNPOD_API_KEY:-}" ] && on_loopback "${GPUGATE_RUNPOD_URL:-}"; then
+		export RUNPOD_API_KEY=simulated-runpod-key
+	fi
+	if [ -z "${MULTITALK_API_KEY:-}" ] && on_loopback "${GPUGATE_MODAL_URL:-}"; then
+		export MULTITALK_API_KEY=simulated-multitalk-key
+	fi
+}
+
+# on_loopback reports whether an upstream URL is unset (the simulator's
+# default) or on this machine (a simulator moved to another port).
+on_loopback() {
+	case "$1" in
+	"" | http://127.0.0.1[:/]* | http://localhost[:/]* | "http://[::1]"[:/]*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# quickstart_banner waits (60 s at most, and only while the gateway runs)
+# until the quickstart's admin endpoint answers, takes the demo API key (the
+# one created on an earlier run when the store still has it, else a new one,
+# remembered beside the store), signs a development token, and prints them
+# with curl lines that work as printed. It prints to stdout, so that logs
+# redirected from stderr hold neither.
+quickstart_banner() {
+	local gateway=$$ admin=${GPUGATE_ADMIN:-localhost:2019} url=${GPUGATE_ADDR:-https://localhost:8443}
+	local data="${XDG_DATA_HOME:-$HOME/.local/share}/caddy"
+	local keyfile="$data/gpugate-quickstart-demo-key" id="" value="" out token i
+	url=${url%/}
+	for ((i = 0; ; i++)); do
+		if ! kill -0 "$gateway" 2>/dev/null || [ "$i" -ge 600 ]; then
+			return 0
+		fi
+		if "$bin" usage-plans plans --address "$admin" >/dev/null 2>&1; then
+			break
+		fi
+		sleep 0.1
+	done
+	if [ -f "$keyfile" ]; then
+		read -r id value <"$keyfile" || true
+	fi
+	if [ -z "$id" ] || [ -z "$value" ] ||
+		! "$bin" usage-plans keys get "$id" --address "$admin" 2>/dev/null | grep -q '"enabled": *true'; then
+		if ! out=$("$bin" usage-plans keys create --name quickstart-demo --plan multitalk --address "$admin" 2>&1); then
+			echo "gpugate: could not create the demo API key: $out" >&2
+			return 0
+		fi
+		id=$(printf '%s\n' "$out" | sed -n 's/^ *"id": *"\([^"]*\)".*/\1/p' | head -n 1)
+		value=$(printf '%s\n' "$out" | sed -n 's/^ *"value": *"\([^"]*\)".*/\1/p' | head -n 1)
+		(umask 077 && printf '%s %s\n' "$id" "$value" >"$keyfile")
+	fi
+	# (jwt-token's own notes, such as the one about the development secret,
+	# go to stderr, beside the gateway's log.)
+	if ! token=$("$bin" jwt-token --sub alice --ttl 12h); then
+		echo "gpugate: could not sign a development token" >&2
+		return 0
+	fi
+	local auth="-H \"Authorization: Bearer \$TOKEN\"" key="-H \"X-Api-Key: \$KEY\"" json="-H 'Content-Type: application/json'"
+	local c="curl -sS -w '\\n' --cacert \"\$CA\""
+	local create='{"name":"quickstart","image":"runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04","gpu_type":"NVIDIA GeForce RTX 4090"}'
+	local generate='{"prompt":"A person talking to the camera","image_url":"s3://inputs/face.png","audio_url":"s3://inputs/voice.wav","steps":30}'
+	printf '%s\n' "
+gpugate: the quickstart is up: $url, with the RunPod and Modal (MultiTalk) simulators on loopback.
+gpugate: paste these lines into a shell (a development token for user alice, valid 12h, and the demo API
+gpugate: key of the \"multitalk\" usage plan; the key is kept in the usage-plan store and reused next time):
+
+CA='$data/pki/authorities/local/root.crt'
+TOKEN=$token
+KEY=$value
+
+# Chain 1, pods behind a JWT: 401 without a token, then alice's pods, create, wait until RUNNING, stop, delete
+$c $url/pods -o /dev/null -w '%{http_code}\\n'
+$c $url/pods $auth
+POD=\$($c $url/pods $auth $json -d '$create' | sed -n 's/.*\"pod\":{\"id\":\"\\([^\"]*\\)\".*/\\1/p'); echo \"pod \$POD\"
+for i in \$(seq 60); do $c \"$url/pods/\$POD\" $auth | grep -q '\"status\":\"RUNNING\"' && break; sleep 1; done; $c \"$url/pods/\$POD\" $auth
+$c -X POST \"$url/pods/\$POD/stop\" $auth
+$c -X DELETE \"$url/pods/\$POD\" $auth -o /dev/null -w '%{http_code}\\n'
+
+# Chain 2, MultiTalk video jobs behind an API key and its usage plan: 403 without the key, then a job in
+# the old API Gateway shape (mapped onto MultiTalk's), polled until completed; the plan's RateLimit headers
+$c $url/api/v1/jobs -o /dev/null -w '%{http_code}\\n'
+JOB=\$($c $url/api/generate $key $json -d '$generate' | sed -n 's/.*\"job_id\":\"\\([^\"]*\\)\".*/\\1/p'); echo \"job \$JOB\"
+for i in \$(seq 60); do $c \"$url/api/v1/jobs/\$JOB\" $key | grep -q '\"status\":\"completed\"' && break; sleep 1; done; $c \"$url/api/v1/jobs/\$JOB\" $key
+$c -i $url/api/v1/jobs $key
+$bin usage-plans usage --plan multitalk --address $admin
+
+# Real clouds: restart with GPUGATE_RUNPOD_URL=https://api.runpod.io/v2 RUNPOD_API_KEY=<key> and/or
+# GPUGATE_MODAL_URL=https://<workspace>--multitalk-api-fastapi-app.modal.run MULTITALK_API_KEY=<key>
+# More keys: $bin usage-plans keys create --name <name> --plan multitalk --address $admin
+"
+}
+
 cmd=${1:-help}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -178,12 +281,11 @@ run)
 	build
 	caddyfile=${1:-caddyfiles/quickstart.Caddyfile}
 	[ $# -gt 0 ] && shift
-	if [ "$(basename "$caddyfile")" = quickstart.Caddyfile ] && [ -z "${GPUGATE_JWT_SECRET:-}" ]; then
-		# The quickstart is for development: give it a secret everybody can
-		# see is not for production, and say how to get a token for it.
-		export GPUGATE_JWT_SECRET=gpugate-dev-only-secret-do-not-use-in-production
-		echo "gpugate: GPUGATE_JWT_SECRET unset; using the development secret." >&2
-		echo "gpugate: token: GPUGATE_JWT_SECRET=$GPUGATE_JWT_SECRET bin/gpugate jwt-token --sub alice --scope pods:read" >&2
+	if [ "$(basename "$caddyfile")" = quickstart.Caddyfile ]; then
+		quickstart_env
+		# Runs beside the gateway (which takes this process over): waits
+		# until it serves, then prints the token, the key and the lines.
+		quickstart_banner &
 	fi
 	exec "$bin" run --config "$caddyfile" --adapter caddyfile "$@"
 	;;
@@ -209,7 +311,7 @@ bench)
 		go test -run '^$' -bench . -benchmem -count=1 -timeout 60m "${pkgs[@]}"
 	;;
 *)
-	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
 	[ "$cmd" = help ] || exit 2
 	;;
 esac

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# curl calls against the quickstart (./xcaddy.sh run): a 401, a development
-# token, a 200, a 403 for a missing scope, then an API key of the free usage
-# plan with its RateLimit headers. Uses the quickstart's local CA.
+# curl calls against the quickstart (./xcaddy.sh run), both chains:
+#   pods behind a JWT: 401 without a token, a development token, the user's pods, a pod created with the
+#   old test script's GPU type, polled until RUNNING, stopped, deleted;
+#   MultiTalk jobs behind an API key: 403 without a key, a key of the "multitalk" plan, a job in the old
+#   API Gateway shape polled until completed, the plan's RateLimit headers, the plan's usage.
+# Uses the quickstart's local CA. (./xcaddy.sh run prints the same calls, ready to paste.)
 set -euo pipefail
 URL=${GPUGATE_URL:-https://localhost:8443}
-CA=${GPUGATE_CA:-$HOME/.local/share/caddy/pki/authorities/local/root.crt}
+CA=${GPUGATE_CA:-${XDG_DATA_HOME:-$HOME/.local/share}/caddy/pki/authorities/local/root.crt}
 BIN=${GPUGATE_BIN:-./bin/gpugate}
 ADMIN=${GPUGATE_ADMIN:-localhost:2019}
 # The development secret ./xcaddy.sh run gives the quickstart when none is set.
@@ -14,17 +17,47 @@ c() { curl -sS --cacert "$CA" "$@"; echo; }
 echo "# no token -> 401 with WWW-Authenticate"
 c -i "$URL/pods"
 
-echo "# a development token with the pods:read scope -> 200 from the demo upstream"
-TOKEN=$("$BIN" jwt-token --sub alice --scope pods:read --ttl 1h)
-c "$URL/pods" -H "Authorization: Bearer $TOKEN"
+echo "# a development token -> the user's pods"
+TOKEN=$("$BIN" jwt-token --sub alice --ttl 1h)
+AUTH="Authorization: Bearer $TOKEN"
+c "$URL/pods" -H "$AUTH"
 
-echo "# a token without the scope -> 403 insufficient_scope"
-c -i "$URL/pods" -H "Authorization: Bearer $("$BIN" jwt-token --sub bob --ttl 5m)"
+echo "# create a pod with the old test script's GPU type, wait until it runs, stop it, delete it"
+POD=$(c "$URL/pods" -H "$AUTH" -H 'Content-Type: application/json' \
+	-d '{"name":"curl-demo","image":"runpod/pytorch:2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04","gpu_type":"NVIDIA GeForce RTX 3070"}' |
+	sed -n 's/.*"pod":{"id":"\([^"]*\)".*/\1/p')
+[ -n "$POD" ] || { echo "no pod created" >&2; exit 1; }
+echo "created pod $POD"
+for _ in $(seq 60); do
+	STATUS=$(c "$URL/pods/$POD" -H "$AUTH" | sed -n 's/.*"desiredStatus":"\([A-Z]*\)".*/\1/p')
+	echo "  pod $POD is $STATUS"
+	[ "$STATUS" = RUNNING ] && break
+	sleep 1
+done
+c -X POST "$URL/pods/$POD/stop" -H "$AUTH"
+c -o /dev/null -w 'DELETE: %{http_code}' -X DELETE "$URL/pods/$POD" -H "$AUTH"
 
-echo "# an API key of the free plan (shown once), then /api/* with token + key"
-KEY=$("$BIN" usage-plans keys create --name curl-demo --plan free --address "$ADMIN" |
+echo "# no API key -> 403"
+c -i "$URL/api/v1/jobs"
+
+echo "# an API key of the multitalk plan (shown once), a job in the old API Gateway shape, polled until completed"
+KEY=$("$BIN" usage-plans keys create --name curl-demo --plan multitalk --address "$ADMIN" |
 	sed -n 's/.*"value": *"\([^"]*\)".*/\1/p')
-c -i "$URL/api/hello" -H "Authorization: Bearer $TOKEN" -H "X-Api-Key: $KEY"
+JOB=$(c "$URL/api/generate" -H "X-Api-Key: $KEY" -H 'Content-Type: application/json' \
+	-d '{"prompt":"A person talking to the camera","image_url":"s3://inputs/face.png","audio_url":"s3://inputs/voice.wav"}' |
+	sed -n 's/.*"job_id":"\([^"]*\)".*/\1/p')
+[ -n "$JOB" ] || { echo "no job submitted" >&2; exit 1; }
+echo "submitted job $JOB"
+for _ in $(seq 60); do
+	STATUS=$(c "$URL/api/v1/jobs/$JOB" -H "X-Api-Key: $KEY" | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p')
+	echo "  job $JOB is $STATUS"
+	[ "$STATUS" = completed ] && break
+	sleep 1
+done
+c "$URL/api/v1/jobs/$JOB" -H "X-Api-Key: $KEY"
 
-echo "# usage of the free plan, in API Gateway's get-usage shape"
-"$BIN" usage-plans usage --plan free --address "$ADMIN"
+echo "# the plan's limits on every answer"
+c -i "$URL/api/v1/jobs" -H "X-Api-Key: $KEY"
+
+echo "# usage of the multitalk plan, in API Gateway's get-usage shape"
+"$BIN" usage-plans usage --plan multitalk --address "$ADMIN"

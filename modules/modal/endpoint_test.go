@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gpugate/gpugate/tests/modalsim"
+	"github.com/gpugate/gpugate/modules/simulators/modalsim"
 )
 
 func TestEndpointURL(t *testing.T) {

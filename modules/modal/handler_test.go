@@ -15,7 +15,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/gpugate/gpugate/tests/modalsim"
+	"github.com/gpugate/gpugate/modules/simulators/modalsim"
 )
 
 func TestInjectsGatewayCredentialsAndStripsTheClients(t *testing.T) {
@@ -247,7 +247,7 @@ func TestTLSUpstreamGetsHostAndSNI(t *testing.T) {
 	sim := modalsim.New(modalsim.Options{}).StartTLS(t)
 	t.Setenv("MODALTEST_CA", sim.CAFile)
 	h := provision(t, &Handler{URL: sim.URL, TLSCA: "{env.MODALTEST_CA}"})
-	wantStatus(t, do(h, request("GET", "/health", "")), http.StatusOK, `"healthy"`)
+	wantStatus(t, do(h, request("GET", "/api/v1/health", "")), http.StatusOK, `"healthy"`)
 	r := sim.Requests()[0]
 	if r.ServerName != "localhost" || !strings.HasPrefix(r.Host, "localhost:") {
 		t.Fatalf("SNI %q Host %q, want localhost", r.ServerName, r.Host)
@@ -255,7 +255,7 @@ func TestTLSUpstreamGetsHostAndSNI(t *testing.T) {
 
 	// Without the CA the upstream is not trusted: 502, nothing sent.
 	untrusting := provision(t, &Handler{URL: sim.URL})
-	wantStatus(t, do(untrusting, request("GET", "/health", "")), http.StatusBadGateway, "Bad Gateway")
+	wantStatus(t, do(untrusting, request("GET", "/api/v1/health", "")), http.StatusBadGateway, "Bad Gateway")
 	if n := len(sim.Requests()); n != 1 {
 		t.Fatalf("upstream received %d requests, want 1", n)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gpugate/gpugate/modules/internal/adapttest"
-	"github.com/gpugate/gpugate/tests/runpodsim"
+	"github.com/gpugate/gpugate/modules/simulators/runpodsim"
 )
 
 const simKey = "sim-secret-key"

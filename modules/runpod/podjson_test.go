@@ -36,10 +36,12 @@ func v2ListBody(n int, owner string) []byte {
 	var pods []string
 	for i := range n {
 		pods = append(pods, fmt.Sprintf(`{"id":"pod%04d","name":"trainer-%d","status":"RUNNING","actions":["stop","restart","terminate"],`+
-			`"image":"runpod/pytorch:2.4.0","args":"","disk":20,"mounts":[],"ports":["8888/http"],"env":{"GPUGATE_OWNER":%q,"HF_HOME":"/workspace"},`+
-			`"registry":null,"cloud":"SECURE","dataCenterId":"EU-RO-1","cudaVersion":"12.4","ssh":null,"template":null,"cost":0.69,`+
-			`"locked":false,"runtime":{"uptimeInSeconds":42},"createdAt":"2026-11-22T10:00:00Z","startedAt":"2026-11-22T10:00:30Z",`+
-			`"globalNetworking":false,"gpu":{"id":"NVIDIA GeForce RTX 4090","count":1}}`, i, i, owner))
+			`"image":"runpod/pytorch:2.4.0","args":"","disk":20,"mounts":{"persistent":{"size":50,"path":"/workspace"}},"ports":["8888/http"],`+
+			`"env":{"GPUGATE_OWNER":%q,"HF_HOME":"/workspace"},"registry":null,"cloud":"SECURE","dataCenterId":"EU-RO-1","cudaVersion":"12.4",`+
+			`"ssh":null,"template":null,"cost":0.69,"locked":false,"runtime":{"uptime":42,"cpu":{"util":0},"memory":{"util":0},`+
+			`"gpus":[{"util":0,"memoryUtil":0}],"ports":[{"ip":"100.65.0.2","private":8888,"public":8888,"type":"http"}]},`+
+			`"createdAt":"2026-11-22T10:00:00Z","startedAt":"2026-11-22T10:00:30Z","globalNetworking":{"enabled":false},`+
+			`"gpu":{"id":"NVIDIA GeForce RTX 4090","count":1}}`, i, i, owner))
 	}
 	return []byte(`{"pods":[` + strings.Join(pods, ",") + `]}`)
 }

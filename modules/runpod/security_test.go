@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gpugate/gpugate/tests/runpodsim"
+	"github.com/gpugate/gpugate/modules/simulators/runpodsim"
 )
 
 // clientCredentials are headers a client may send; none may reach RunPod.

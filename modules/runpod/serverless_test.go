@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpugate/gpugate/tests/runpodsim"
+	"github.com/gpugate/gpugate/modules/simulators/runpodsim"
 )
 
 func TestServerlessAliasesAndOperations(t *testing.T) {

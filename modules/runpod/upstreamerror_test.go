@@ -8,7 +8,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
-	"github.com/gpugate/gpugate/tests/runpodsim"
+	"github.com/gpugate/gpugate/modules/simulators/runpodsim"
 )
 
 func TestUpstreamFailuresMapToGatewayErrors(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	_ "github.com/gpugate/gpugate/modules/modal"
 	_ "github.com/gpugate/gpugate/modules/routemetrics"
 	_ "github.com/gpugate/gpugate/modules/runpod"
+	_ "github.com/gpugate/gpugate/modules/simulators"
 	_ "github.com/gpugate/gpugate/modules/usageplan"
 )
 
@@ -22,5 +23,6 @@ import (
 // JSON shows the order Caddy runs them in: tracing, route_metrics, cors,
 // basic_auth, jwt_auth, auth_cache, forward_auth, usage_plan (after an
 // authorizer that may return the plan key), request_header, json_map,
-// gpugate_health, runpod, modal, reverse_proxy.
+// gpugate_health, runpod, modal, reverse_proxy, runpod_simulator,
+// modal_simulator.
 func TestDirectiveOrder(t *testing.T) { adapttest.Golden(t, "testdata") }

@@ -8,12 +8,13 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gpugate/gpugate/tests/modalsim"
-	"github.com/gpugate/gpugate/tests/runpodsim"
+	"github.com/gpugate/gpugate/modules/simulators/modalsim"
+	"github.com/gpugate/gpugate/modules/simulators/runpodsim"
 	"github.com/gpugate/gpugate/tests/testkit"
 )
 
@@ -180,27 +181,34 @@ func assertMappedGenerate(t *testing.T, sim *modalsim.Server, wantSteps float64)
 	}
 }
 
-// TestCurlExamples runs examples/clients/curl.sh against the quickstart and
-// checks each call answered as the script's comments say.
+// TestCurlExamples runs examples/clients/curl.sh against the quickstart
+// (both chains, the simulators inside the gateway) and checks each call
+// answered as the script's comments say.
 func TestCurlExamples(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("curl"); err != nil {
 		testkit.RequireDependency(t, "curl", err)
 	}
+	runpodPort, modalPort := testkit.FreePort(t), testkit.FreePort(t)
 	gw := testkit.StartGateway(t, "caddyfiles/quickstart.Caddyfile", testkit.GatewayOptions{Env: map[string]string{
-		"GPUGATE_JWT_SECRET":    jwtSecret,
-		"GPUGATE_DEMO_UPSTREAM": testkit.FreeAddr(t),
+		"GPUGATE_JWT_SECRET":      jwtSecret,
+		"RUNPOD_API_KEY":          runpodKey,
+		"MULTITALK_API_KEY":       multitalkKey,
+		"GPUGATE_RUNPOD_SIM_PORT": strconv.Itoa(runpodPort),
+		"GPUGATE_MODAL_SIM_PORT":  strconv.Itoa(modalPort),
+		"GPUGATE_RUNPOD_URL":      "http://127.0.0.1:" + strconv.Itoa(runpodPort) + "/v2",
+		"GPUGATE_MODAL_URL":       "http://127.0.0.1:" + strconv.Itoa(modalPort),
 	}})
 	out := run(t, []string{
 		"GPUGATE_URL=" + gw.URL, "GPUGATE_CA=" + gw.RootCAPath(), "GPUGATE_BIN=" + testkit.Binary(t),
 		"GPUGATE_ADMIN=" + gw.AdminAddr, "GPUGATE_JWT_SECRET=" + jwtSecret,
 	}, "bash", filepath.FromSlash("examples/clients/curl.sh"))
 	for _, want := range []string{
-		"HTTP/2 401", `{"message":"Unauthorized"}`,
-		`"user_id":"alice"`,
-		"HTTP/2 403", `error="insufficient_scope"`,
-		"HTTP/2 200", "ratelimit-policy:", `"api_key":""`,
-		`"values"`,
+		"HTTP/2 401", `{"message":"Unauthorized"}`, "www-authenticate: Bearer",
+		"\n[]\n", "is RUNNING", `"gpu":{"id":"NVIDIA GeForce RTX 3070","count":1}`, `"status":"EXITED"`, "DELETE: 204",
+		"HTTP/2 403", `{"message":"Forbidden"}`,
+		"is completed", `"s3_output":"s3://multitalk-outputs/outputs/`, "ratelimit-policy:", `"count":1`,
+		`"usagePlanId": "multitalk"`,
 	} {
 		if !strings.Contains(strings.ToLower(out), strings.ToLower(want)) {
 			t.Errorf("curl.sh output lacks %q:\n%s", want, out)

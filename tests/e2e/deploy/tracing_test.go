@@ -15,7 +15,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/gpugate/gpugate/tests/runpodsim"
+	"github.com/gpugate/gpugate/modules/simulators/runpodsim"
 	"github.com/gpugate/gpugate/tests/testkit"
 )
 

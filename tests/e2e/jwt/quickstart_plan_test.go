@@ -11,12 +11,12 @@ import (
 	"github.com/gpugate/gpugate/tests/testkit"
 )
 
-// TestQuickstartUsagePlan runs the quickstart's /api/* route: a JWT and an
-// API key of the free plan, the key created with the CLI as the
-// quickstart's comments say, held in the embedded store across a restart.
+// TestQuickstartUsagePlan runs the demo's /api/* route: a JWT and an API
+// key of the free plan, the key created with the CLI, held in the embedded
+// store across a restart.
 func TestQuickstartUsagePlan(t *testing.T) {
 	upstream := testkit.FreeAddr(t)
-	g := testkit.StartGateway(t, "caddyfiles/quickstart.Caddyfile", testkit.GatewayOptions{Env: map[string]string{
+	g := testkit.StartGateway(t, demoCaddyfile, testkit.GatewayOptions{Env: map[string]string{
 		"GPUGATE_JWT_SECRET":    secret,
 		"GPUGATE_DEMO_UPSTREAM": upstream,
 	}})

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpugate/gpugate/tests/modalsim"
+	"github.com/gpugate/gpugate/modules/simulators/modalsim"
 )
 
 // TestOldClientSubmitAndPoll replays the old Python client: submit a job in
@@ -80,7 +80,7 @@ func TestStepsAndNewShapePassThroughTheTemplate(t *testing.T) {
 	}
 	// Invalid input is the upstream's 422, passed through.
 	d.call(t, "POST", "/api/v1/generate", `{"prompt":"p","image_url":"https://not-s3/i.png","audio_url":"s3://b/a.wav"}`).
-		Want(t, http.StatusUnprocessableEntity, `"detail":[`, `image_s3_url must be an s3:// URL`)
+		Want(t, http.StatusUnprocessableEntity, `"detail":[`, `Invalid S3 URL format: https://not-s3/i.png`)
 	// Not JSON: the gateway's 400, nothing sent upstream.
 	before := len(d.sim.Requests())
 	d.call(t, "POST", "/api/v1/generate", `{"prompt":`).Want(t, http.StatusBadRequest, `"message":"Invalid request body`)

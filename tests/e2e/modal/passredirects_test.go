@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpugate/gpugate/tests/modalsim"
+	"github.com/gpugate/gpugate/modules/simulators/modalsim"
 	"github.com/gpugate/gpugate/tests/testkit"
 )
 

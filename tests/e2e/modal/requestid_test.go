@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpugate/gpugate/tests/modalsim"
+	"github.com/gpugate/gpugate/modules/simulators/modalsim"
 )
 
 // TestRequestIDOnResponsesUpstreamAndAccessLog: the id a client sees is

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpugate/gpugate/tests/runpodsim"
+	"github.com/gpugate/gpugate/modules/simulators/runpodsim"
 	"github.com/gpugate/gpugate/tests/testkit"
 )
 

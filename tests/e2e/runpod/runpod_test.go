@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpugate/gpugate/modules/simulators/runpodsim"
 	"github.com/gpugate/gpugate/tests/testkit"
-
-	"github.com/gpugate/gpugate/tests/runpodsim"
 )
 
 const createBody = `{"name":"e2e-trainer","image":"runpod/pytorch:2.4.0","gpu_type":"NVIDIA GeForce RTX 4090"}`
@@ -135,9 +134,9 @@ func TestValidationErrors(t *testing.T) {
 	if n := len(s.sim.Requests()); n != 0 {
 		t.Fatalf("invalid creates cost %d RunPod calls", n)
 	}
-	// RunPod's own verdict (no capacity for an unknown GPU type) keeps its 400.
+	// RunPod's own verdict (a GPU type outside its catalog) keeps its 400.
 	r := s.call("alice", "POST", "/pods", `{"name":"a","image":"runpod/x","gpu_type":"NVIDIA GTX 9000"}`)
-	if r.Status != 400 || !strings.Contains(r.Message(t), "no capacity") {
+	if r.Status != 400 || !strings.Contains(r.Message(t), `unknown GPU type "NVIDIA GTX 9000"`) {
 		t.Fatalf("upstream 400 = %d %s", r.Status, r.Body)
 	}
 }
