@@ -287,7 +287,7 @@ run)
 		# until it serves, then prints the token, the key and the lines.
 		quickstart_banner &
 	fi
-	exec "$bin" run --config "$caddyfile" --adapter caddyfile "$@"
+	exec "$bin" run --config "$caddyfile" --adapter gpugate "$@"
 	;;
 test)
 	pinned=$(go list -m -f '{{.Version}}' github.com/caddyserver/caddy/v2)

@@ -60,4 +60,4 @@ docker run -d --name gpugate --restart unless-stopped --stop-timeout "$STOP_TIME
 	-e GPUGATE_HTTP_PORT=80 -e GPUGATE_HTTPS_PORT=443 -e GPUGATE_OPS_BIND= \
 	-e GPUGATE_TRUSTED_PROXIES="$GPUGATE_TRUSTED_PROXIES" \
 	-v gpugate-data:/data \
-	"$IMAGE" run --config "/etc/gpugate/$CADDYFILE" --adapter caddyfile
+	"$IMAGE" run --config "/etc/gpugate/$CADDYFILE" --adapter gpugate

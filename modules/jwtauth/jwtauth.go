@@ -13,6 +13,7 @@ import (
 	"github.com/gpugate/gpugate/modules/gwerror"
 	"github.com/gpugate/gpugate/modules/internal/directive"
 	"github.com/gpugate/gpugate/modules/internal/upstream"
+	"github.com/gpugate/gpugate/modules/policy"
 	"go.uber.org/zap"
 )
 
@@ -79,6 +80,9 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // and builds the verifier and cache.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := h.Validate(); err != nil {
+		return err
+	}
+	if err := policy.RequireOnServer(ctx, "jwt_auth"); err != nil {
 		return err
 	}
 	if h.now == nil {

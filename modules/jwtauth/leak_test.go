@@ -32,7 +32,7 @@ func TestNoGoroutineSurvivesReload(t *testing.T) {
 	idp := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: testkit.RSAKey(t)})
 	config := func(refresh string) []byte {
 		return fmt.Appendf(nil, `{"admin":{"disabled":true},"logging":{"logs":{"default":{"level":"ERROR"}}},
-			"apps":{"http":{"servers":{"s":{"listen":["127.0.0.1:0"],"routes":[{"handle":[
+			"apps":{"http":{"servers":{"s":{"listen":["127.0.0.1:0"],"routes":[{"handle":[{"handler":"gpugate_request_policy"}]},{"handle":[
 			{"handler":"gpugate_jwt_auth","sources":[{"jwks":%q,"refresh":%q},{"oidc":%q}]},
 			{"handler":"static_response","body":"ok"}]}]}}}}}`, idp.JWKSURL(), refresh, idp.Issuer())
 	}

@@ -40,7 +40,7 @@ func TestUpstreamFailuresMapToGatewayErrors(t *testing.T) {
 		for _, c := range cases {
 			t.Run(m.mode+"/"+c.name, func(t *testing.T) {
 				sim := startSim(t)
-				h := provision(t, &Handler{Mode: m.mode, Endpoints: m.endpoints, Timeout: caddy.Duration(300 * time.Millisecond)}, sim)
+				h := provision(t, &Handler{Mode: m.mode, Endpoints: m.endpoints, Timeout: caddy.Duration(time.Second)}, sim)
 				sim.InjectFault(c.fault)
 				res := serve(t, h, "", "GET", m.path, "")
 				if res.Code != c.code || res.message(t) != c.message || res.Header.Get("Retry-After") != c.retryAfter {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gpugate/gpugate/modules/gwerror"
 	"github.com/gpugate/gpugate/modules/internal/upstream"
+	"github.com/gpugate/gpugate/modules/policy"
 )
 
 func init() {
@@ -48,6 +49,9 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 
 // Provision loads the usage_plans app and the error writer.
 func (h *Handler) Provision(ctx caddy.Context) error {
+	if err := policy.RequireOnServer(ctx, "usage_plan"); err != nil {
+		return err
+	}
 	app, err := loadApp(ctx, "usage_plan")
 	if err != nil {
 		return err

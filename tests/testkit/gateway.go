@@ -166,7 +166,7 @@ func (g *Gateway) Start() {
 	g.clientMu.Unlock()
 	argv := g.launch
 	if argv == nil {
-		argv = []string{g.bin, "run", "--config", g.config, "--adapter", "caddyfile"}
+		argv = []string{g.bin, "run", "--config", g.config, "--adapter", "gpugate"}
 	}
 	g.cmd = exec.Command(argv[0], argv[1:]...)
 	g.cmd.Env = g.env
@@ -283,7 +283,7 @@ func (g *Gateway) Reload(caddyfile string) {
 	if !filepath.IsAbs(caddyfile) {
 		caddyfile = Path(g.t, caddyfile)
 	}
-	cmd := exec.Command(g.bin, "reload", "--config", caddyfile, "--adapter", "caddyfile",
+	cmd := exec.Command(g.bin, "reload", "--config", caddyfile, "--adapter", "gpugate",
 		"--address", g.AdminAddr, "--force")
 	cmd.Env = g.env
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -79,7 +79,7 @@ func TestShippedCaddyfilesValidate(t *testing.T) {
 	}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			cmd := exec.Command(testkit.Binary(t), "adapt", "--config", file, "--adapter", "caddyfile", "--validate")
+			cmd := exec.Command(testkit.Binary(t), "adapt", "--config", file, "--adapter", "gpugate", "--validate")
 			cmd.Env = env
 			out, err := cmd.CombinedOutput()
 			if err != nil {
@@ -118,7 +118,7 @@ func TestReadmeCaddyfileAdapts(t *testing.T) {
 	if err := os.WriteFile(file, []byte(block), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(testkit.Binary(t), "adapt", "--config", file, "--adapter", "caddyfile")
+	cmd := exec.Command(testkit.Binary(t), "adapt", "--config", file, "--adapter", "gpugate")
 	cmd.Env = append(cmd.Environ(), "HOME="+t.TempDir())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("README's Caddyfile does not adapt: %v\n%s", err, out)

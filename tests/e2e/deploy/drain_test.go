@@ -23,7 +23,7 @@ type drain struct {
 // drain settings and upstream timeouts from the JSON.
 func drainOf(t *testing.T, name string) drain {
 	t.Helper()
-	cmd := exec.Command(testkit.Binary(t), "adapt", "--config", testkit.Path(t, "caddyfiles/"+name+".Caddyfile"), "--adapter", "caddyfile")
+	cmd := exec.Command(testkit.Binary(t), "adapt", "--config", testkit.Path(t, "caddyfiles/"+name+".Caddyfile"), "--adapter", "gpugate")
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
 	out, err := cmd.Output()
 	if err != nil {

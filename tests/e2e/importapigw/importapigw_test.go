@@ -88,7 +88,7 @@ func TestImportAdaptRunAndUseImportedKeys(t *testing.T) {
 	}
 
 	// adapt and fmt accept it as it is.
-	_, adaptLog := run(t, bin, "adapt", "--config", gen)
+	_, adaptLog := run(t, bin, "adapt", "--config", gen, "--adapter", "gpugate")
 	if strings.Contains(adaptLog, `"warn"`) {
 		t.Errorf("adapt warns:\n%s", adaptLog)
 	}

@@ -16,7 +16,7 @@ import (
 // error says why and how to make a secret.
 func TestDevelopmentSecretRefused(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(testkit.Binary(t), "validate", "--config", testkit.Path(t, "caddyfiles/runpod.Caddyfile"), "--adapter", "caddyfile")
+	cmd := exec.Command(testkit.Binary(t), "validate", "--config", testkit.Path(t, "caddyfiles/runpod.Caddyfile"), "--adapter", "gpugate")
 	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_DATA_HOME="+t.TempDir(),
 		"GPUGATE_JWT_SECRET="+jwtauth.DevelopmentSecret, "RUNPOD_API_KEY="+runpodKey, "GPUGATE_BIND=0.0.0.0",
 		"GPUGATE_ADDR=https://localhost:"+strconv.Itoa(testkit.FreePort(t)), "GPUGATE_ADMIN="+testkit.FreeAddr(t))

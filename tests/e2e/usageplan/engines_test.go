@@ -207,11 +207,11 @@ func TestRedisTLSWithACLFromPlaceholders(t *testing.T) {
 		return string(out), err
 	}
 	other := testkit.NewTestCA(t)
-	out, err := run(strings.Replace(storeURL, r.CA.File, other.File, 1), "run", "--config", testkit.Path(t, faultCaddyfile), "--adapter", "caddyfile")
+	out, err := run(strings.Replace(storeURL, r.CA.File, other.File, 1), "run", "--config", testkit.Path(t, faultCaddyfile), "--adapter", "gpugate")
 	if err == nil || !strings.Contains(out, "ca_file") || strings.Contains(out, "tls:p@ss/w0rd") {
 		t.Fatalf("a gateway with the wrong CA: %v, output:\n%s\nwant a failed start naming ca_file, without the password", err, out)
 	}
-	out, err = run("redis://"+r.Addr+"/0?ca_file=/x.pem", "validate", "--config", testkit.Path(t, faultCaddyfile), "--adapter", "caddyfile")
+	out, err = run("redis://"+r.Addr+"/0?ca_file=/x.pem", "validate", "--config", testkit.Path(t, faultCaddyfile), "--adapter", "gpugate")
 	if err == nil || !strings.Contains(out, "usage_plans: store: redis URL") || !strings.Contains(out, "rediss://") {
 		t.Fatalf("validate with ca_file on redis://: %v\n%s", err, out)
 	}

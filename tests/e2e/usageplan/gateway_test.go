@@ -354,7 +354,7 @@ func TestValidateWhileRunning(t *testing.T) {
 	g := startGateway(t, u, t.TempDir())
 	key := createKey(t, g, "acme", "basic")
 	start := time.Now()
-	out, err := g.Command("validate", "--config", testkit.Path(t, gatewayCaddyfile), "--adapter", "caddyfile")
+	out, err := g.Command("validate", "--config", testkit.Path(t, gatewayCaddyfile), "--adapter", "gpugate")
 	if err != nil || !strings.Contains(out, "Valid configuration") {
 		t.Fatalf("validate while the gateway runs: %v\n%s", err, out)
 	}
