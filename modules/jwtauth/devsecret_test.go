@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -28,7 +29,10 @@ func TestLoopbackAddress(t *testing.T) {
 // on listen, as Caddy's http app gives its handlers.
 func serverContext(t *testing.T, listen ...string) caddy.Context {
 	ctx := adapttest.Context(t)
-	ctx.Context = context.WithValue(ctx.Context, caddyhttp.ServerCtxKey, &caddyhttp.Server{Listen: listen})
+	srv := &caddyhttp.Server{Listen: listen, Routes: caddyhttp.RouteList{
+		{HandlersRaw: []json.RawMessage{json.RawMessage(`{"handler":"gpugate_request_policy"}`)}},
+	}}
+	ctx.Context = context.WithValue(ctx.Context, caddyhttp.ServerCtxKey, srv)
 	return ctx
 }
 
