@@ -56,7 +56,7 @@ docker rm -f gpugate 2>/dev/null || true
 docker run -d --name gpugate --restart unless-stopped --stop-timeout "$STOP_TIMEOUT" \
 	-p 80:80 -p 443:443 -p 443:443/udp -p 9180:9180 \
 	--env-file "$secrets" \
-	-e GPUGATE_ADDR="$GPUGATE_ADDR" -e GPUGATE_BIND= -e GPUGATE_ADMIN=localhost:2019 \
+	-e GPUGATE_ADDR="$GPUGATE_ADDR" -e GPUGATE_BIND= -e GPUGATE_ADMIN=unix//run/gpugate/admin.sock \
 	-e GPUGATE_HTTP_PORT=80 -e GPUGATE_HTTPS_PORT=443 -e GPUGATE_OPS_BIND= \
 	-e GPUGATE_TRUSTED_PROXIES="$GPUGATE_TRUSTED_PROXIES" \
 	-v gpugate-data:/data \

@@ -71,7 +71,7 @@ func buildCommand(cmd *cobra.Command) {
 	fs.String("usage-plans", "", "output of aws apigateway get-usage-plans (required)")
 	fs.String("api-keys", "", "output of aws apigateway get-api-keys --include-values (required)")
 	fs.StringArray("plan-keys", nil, "<usagePlanId>=<file>: output of get-usage-plan-keys --usage-plan-id <usagePlanId> (repeatable)")
-	fs.String("address", "", "admin endpoint address, if different from the config")
+	fs.String("address", "", "admin endpoint (default: $GPUGATE_ADMIN, else the admin address of --config, else localhost:2019)")
 	fs.StringP("config", "c", "", "configuration file to read the admin address from")
 	fs.StringP("adapter", "a", "", "name of the config adapter")
 	fs.Bool("dry-run", false, "print what would be imported without calling the gateway")
@@ -148,9 +148,9 @@ func runKeys(c *cobra.Command, _ []string) error {
 		}
 		return nil
 	}
-	addr, err := caddycmd.DetermineAdminAPIAddress(str("address"), nil, str("config"), str("adapter"))
+	addr, err := usageplan.AdminAddress(str("address"), str("config"), str("adapter"))
 	if err != nil {
-		return fmt.Errorf("finding the admin address: %v", err)
+		return err
 	}
 	outcomes, err := ImportKeys(adminDoer(addr), keys)
 	failed := 0

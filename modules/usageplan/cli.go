@@ -41,7 +41,7 @@ A created key's value is printed once; store it, it cannot be shown again.
 
 // buildCLI attaches the subcommands to the usage-plans command.
 func buildCLI(cmd *cobra.Command) {
-	cmd.PersistentFlags().String("address", "", "Address of the administration endpoint, if different from the config")
+	cmd.PersistentFlags().String("address", "", "admin endpoint (default: $GPUGATE_ADMIN, else the admin address of --config, else localhost:2019)")
 	cmd.PersistentFlags().StringP("config", "c", "", "Configuration file to read the admin address from")
 	cmd.PersistentFlags().StringP("adapter", "a", "", "Name of the config adapter")
 
@@ -141,15 +141,31 @@ func quotaCall(c *cobra.Command, id string, u QuotaUpdate) error {
 	return adminCall(c, http.MethodPost, "keys/"+url.PathEscape(id)+"/quota", bytes.NewReader(body), "")
 }
 
+// AdminAddress is the admin endpoint a gpugate CLI command talks to: the
+// --address flag, else GPUGATE_ADMIN (the variable the shipped Caddyfiles
+// read, e.g. unix//run/gpugate/admin.sock, so a command run beside the
+// gateway, in its container or its service environment, needs no flag),
+// else the admin address of --config, else Caddy's default localhost:2019.
+func AdminAddress(address, config, adapter string) (string, error) {
+	if address == "" && config == "" {
+		address = os.Getenv("GPUGATE_ADMIN")
+	}
+	addr, err := caddycmd.DetermineAdminAPIAddress(address, nil, config, adapter)
+	if err != nil {
+		return "", fmt.Errorf("finding the admin address: %v", err)
+	}
+	return addr, nil
+}
+
 // adminCall sends one request to the admin endpoint and copies the JSON
 // answer to stdout.
 func adminCall(c *cobra.Command, method, path string, body io.Reader, contentType string) error {
 	address, _ := c.Flags().GetString("address")
 	config, _ := c.Flags().GetString("config")
 	adapter, _ := c.Flags().GetString("adapter")
-	addr, err := caddycmd.DetermineAdminAPIAddress(address, nil, config, adapter)
+	addr, err := AdminAddress(address, config, adapter)
 	if err != nil {
-		return fmt.Errorf("finding the admin address: %v", err)
+		return err
 	}
 	var hdr http.Header
 	if contentType != "" {
