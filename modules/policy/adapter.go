@@ -167,7 +167,15 @@ func appendName(names []string, name string) []string {
 	return append(names, canon)
 }
 
-// addPolicyRoutes puts the request policy first on every HTTP server.
+// proxyHandlers are the handlers through which a request reaches an
+// upstream, with whatever headers it carries.
+var proxyHandlers = []string{"reverse_proxy", "gpugate_runpod", "gpugate_modal"}
+
+// addPolicyRoutes puts the request policy first on every HTTP server. The
+// protected headers are deleted on the servers that proxy (where a forged
+// copy could reach an upstream); a server that only answers by itself, such
+// as a demo upstream or a simulator in the same config, receives the
+// gateway's own values and keeps them.
 func addPolicyRoutes(cfg map[string]any, protected []string) {
 	for _, srv := range servers(cfg) {
 		routes, _ := srv["routes"].([]any)
@@ -175,11 +183,22 @@ func addPolicyRoutes(cfg map[string]any, protected []string) {
 			continue
 		}
 		policy := map[string]any{"handler": "gpugate_request_policy"}
-		if len(protected) > 0 {
+		if len(protected) > 0 && proxies(srv) {
 			policy["protected_headers"] = protected
 		}
 		srv["routes"] = append([]any{map[string]any{"handle": []any{policy}}}, routes...)
 	}
+}
+
+// proxies reports whether a server has a handler that proxies.
+func proxies(srv map[string]any) bool {
+	found := false
+	walk(srv, func(obj map[string]any) {
+		if h, ok := obj["handler"].(string); ok && slices.Contains(proxyHandlers, h) {
+			found = true
+		}
+	})
+	return found
 }
 
 // isPolicyRoute reports whether a route is the one addPolicyRoutes adds.

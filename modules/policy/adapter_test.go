@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -144,5 +145,29 @@ func TestPolicyKnowsWhatTheConfigReadsAndInjects(t *testing.T) {
 	}
 	if !strings.Contains(string(out), `"wrap":{"format":"json"}`) {
 		t.Errorf("the configured json encoder is not kept inside the filter: %s", out)
+	}
+}
+
+// TestProtectedHeadersOnProxyingServersOnly: a server that proxies deletes
+// client copies of the injected headers; a server that answers by itself
+// (an upstream in the same config) keeps the gateway's values it receives.
+func TestProtectedHeadersOnProxyingServersOnly(t *testing.T) {
+	a, _ := adapt(t, `:8443 {
+	jwt_auth {
+		secret {env.S}
+		claim_header sub X-User-Id
+	}
+	reverse_proxy 127.0.0.1:9080
+}
+:9080 {
+	respond "{http.request.header.X-User-Id}"
+}`)
+	for name, srv := range a.Apps.HTTP.Servers {
+		policyHandler := srv.Routes[0].Handle[0]
+		_, protects := policyHandler["protected_headers"]
+		proxying := strings.Contains(fmt.Sprint(srv.Routes), "reverse_proxy")
+		if protects != proxying {
+			t.Errorf("server %s: protects injected headers %v, proxies %v", name, protects, proxying)
+		}
 	}
 }
