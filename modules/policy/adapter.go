@@ -80,9 +80,16 @@ type findings struct {
 // a request header set from one is the gateway's, never the client's.
 var gatewayPlaceholders = []string{"{http.auth.", "{http.usage_plan.", "{http.gpugate.", "{http.reverse_proxy.header."}
 
+// clientAddressHeaders claim a client address. Caddy's reverse_proxy sets
+// X-Forwarded-For/-Proto/-Host itself, trusting client-sent values only
+// from the server's trusted_proxies (the one mechanism for real client IPs
+// behind a load balancer); these two it would pass through as sent, so a
+// proxying server deletes them.
+var clientAddressHeaders = []string{"Forwarded", "X-Real-Ip"}
+
 // scan walks every handler of the config.
 func scan(cfg map[string]any) findings {
-	f := findings{headers: slices.Clone(credentialHeaders)}
+	f := findings{headers: slices.Clone(credentialHeaders), protected: slices.Clone(clientAddressHeaders)}
 	walk(cfg, func(obj map[string]any) {
 		switch obj["handler"] {
 		case "gpugate_jwt_auth":
