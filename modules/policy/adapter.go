@@ -53,6 +53,11 @@ const Redacted = "REDACTED"
 var credentialHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "X-Api-Key", "Modal-Key",
 	"Modal-Secret", "X-Amz-Security-Token"}
 
+// credentialQueries are query parameters redacted in every log whatever the
+// config reads: the names clients and SDKs put keys and tokens in when they
+// cannot set a header.
+var credentialQueries = []string{"api_key", "apikey", "api-key", "x-api-key", "key", "access_token", "token", "jwt"}
+
 // Apply adds the gateway's policy to an adapted JSON config (see Adapter).
 // It is idempotent.
 func Apply(config []byte) ([]byte, error) {
@@ -89,7 +94,8 @@ var clientAddressHeaders = []string{"Forwarded", "X-Real-Ip"}
 
 // scan walks every handler of the config.
 func scan(cfg map[string]any) findings {
-	f := findings{headers: slices.Clone(credentialHeaders), protected: slices.Clone(clientAddressHeaders)}
+	f := findings{headers: slices.Clone(credentialHeaders), queries: slices.Clone(credentialQueries),
+		protected: slices.Clone(clientAddressHeaders)}
 	walk(cfg, func(obj map[string]any) {
 		switch obj["handler"] {
 		case "gpugate_jwt_auth":
