@@ -27,7 +27,13 @@ type Server struct {
 	// CAFile is the PEM file of the CA that signed the TLS certificate
 	// (StartTLS only): point the gateway's tls_ca at it.
 	CAFile string
+
+	srv *loopback.Server
 }
+
+// Close stops serving (for tests of an unreachable upstream); it is safe
+// to call again when the test ends.
+func (s *Server) Close() { s.srv.Close() }
 
 // TB is what Start and StartTLS need of a test; *testing.T and *testing.B
 // satisfy it.
@@ -36,7 +42,8 @@ type TB = loopback.TB
 // Start serves s over plain HTTP on a loopback port until the test ends.
 func (s *Simulator) Start(t TB) *Server {
 	t.Helper()
-	return &Server{Simulator: s, URL: loopback.Serve(t, s, nil).URL}
+	srv := loopback.Serve(t, s, nil)
+	return &Server{Simulator: s, URL: srv.URL, srv: srv}
 }
 
 // StartTLS serves s over HTTPS with a certificate for "localhost" signed
@@ -59,7 +66,7 @@ func (s *Simulator) StartTLS(t TB) *Server {
 		t.Fatalf("modalsim test CA: %v", err)
 	}
 	srv := loopback.Serve(t, s, &tls.Config{Certificates: []tls.Certificate{ca.Leaf}, MinVersion: tls.VersionTLS12})
-	return &Server{Simulator: s, URL: srv.URL, CAFile: caFile}
+	return &Server{Simulator: s, URL: srv.URL, CAFile: caFile, srv: srv}
 }
 
 // TestCA is a throw-away CA with one server certificate for localhost,
