@@ -36,3 +36,11 @@ func TestAdaptErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestGatewayErrorTakesNoArguments(t *testing.T) {
+	t.Parallel()
+	_, err := adapttest.Adapt(":8080 {\n respond ok\n handle_errors {\n  gateway_error json\n }\n}\n")
+	if err == nil || !strings.Contains(err.Error(), "gateway_error takes no arguments; write `gateway_error` on its own line") {
+		t.Fatalf("error = %v", err)
+	}
+}

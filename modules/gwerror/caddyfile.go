@@ -9,12 +9,30 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
 	httpcaddyfile.RegisterGlobalOption("gateway_responses", parseGlobalOption)
+	httpcaddyfile.RegisterHandlerDirective("gateway_error", parseErrorHandler)
+	// Terminal, like respond: it writes the error response.
+	httpcaddyfile.RegisterDirectiveOrder("gateway_error", httpcaddyfile.Before, "respond")
+}
+
+// parseErrorHandler parses the gateway_error directive (ErrorHandler), which
+// takes no arguments; it belongs in a handle_errors block:
+//
+//	handle_errors {
+//	    gateway_error
+//	}
+func parseErrorHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	h.Next() // directive name
+	if h.NextArg() || h.NextBlock(h.Nesting()) {
+		return nil, h.Errf("gateway_error takes no arguments; write `gateway_error` on its own line in handle_errors")
+	}
+	return new(ErrorHandler), nil
 }
 
 // parseGlobalOption parses the gateway_responses global option into the

@@ -21,7 +21,7 @@ func TestAdaptErrors(t *testing.T) {
 		{"set arity", "json_map {\n request {\n  set a\n }\n}", "set takes a field path and one value"},
 		{"bad path", "json_map {\n request {\n  drop a..b\n }\n}", `invalid field path "a..b"`},
 		{"empty block", "json_map {\n response {\n }\n}", "the block is empty"},
-		{"bad size", "json_map {\n max_body lots\n request {\n  drop a\n }\n}", "max_body: invalid size \"lots\"; write e.g. max_body 1MiB"},
+		{"bad size", "json_map {\n max_body lots\n request {\n  drop a\n }\n}", "json_map max_body \"lots\" is not a size; write e.g. `max_body 1MiB`"},
 		{"unknown sub", "json_map {\n mapping {\n }\n}", `unknown subdirective "mapping"; valid: request, response, max_body, max_response_body`},
 	}
 	for _, c := range cases {

@@ -7,7 +7,6 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/dustin/go-humanize"
 
 	"github.com/gpugate/gpugate/modules/internal/directive"
 )
@@ -53,18 +52,14 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				h.Response = append(h.Response, ops...)
 			}
 		case "max_body", "max_response_body":
-			arg, err := b.One(which + " 1MiB")
+			size, err := b.Size(which + " 1MiB")
 			if err != nil {
 				return err
 			}
-			size, err := humanize.ParseBytes(arg)
-			if err != nil || size == 0 {
-				return d.Errf("json_map %s: invalid size %q; write e.g. %s 1MiB or %s 512KB", which, arg, which, which)
-			}
 			if which == "max_body" {
-				h.MaxBody = int64(size)
+				h.MaxBody = size
 			} else {
-				h.MaxResponseBody = int64(size)
+				h.MaxResponseBody = size
 			}
 		default:
 			return b.Unknown("request", "response", "max_body", "max_response_body")

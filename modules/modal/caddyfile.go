@@ -6,7 +6,6 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/dustin/go-humanize"
 
 	"github.com/gpugate/gpugate/modules/internal/directive"
 )
@@ -105,15 +104,7 @@ func (h *Handler) unmarshalSetting(b *directive.Block) error {
 	case "timeout":
 		h.Timeout, err = b.Duration("timeout 160s")
 	case "max_body":
-		var v string
-		if v, err = b.One("max_body 10MB"); err != nil {
-			return err
-		}
-		size, perr := humanize.ParseBytes(v)
-		if perr != nil || size == 0 || size > 1<<40 {
-			return b.Errf("%q is not a size; write e.g. max_body 10MB", v)
-		}
-		h.MaxBody = int64(size)
+		h.MaxBody, err = b.Size("max_body 10MB")
 	case "tls_ca":
 		h.TLSCA, err = b.One("tls_ca /path/to/ca.pem")
 	case "api_key", "key", "secret", "token", "authorization", "header_up":

@@ -28,7 +28,10 @@ func init() {
 //     entries through Caddy's filter encoder, which replaces each client
 //     credential the config reads (headers, query parameters, cookies) with
 //     REDACTED: access logs, error logs with the request, for every host,
-//     matched or not.
+//     matched or not;
+//   - every server without handle_errors answers a handler error of
+//     Caddy's (request_body's limit, reverse_proxy's unreachable or slow
+//     upstream) with the gateway's JSON error (gwerror.ErrorHandler).
 type Adapter struct{}
 
 // Adapt adapts a Caddyfile and applies the gateway's policy.
@@ -69,6 +72,7 @@ func Apply(config []byte) ([]byte, error) {
 	}
 	found := scan(cfg)
 	addPolicyRoutes(cfg, found.protected)
+	addErrorRoutes(cfg)
 	redactLogs(cfg, found)
 	return json.Marshal(cfg)
 }
@@ -200,6 +204,25 @@ func addPolicyRoutes(cfg map[string]any, protected []string) {
 			policy["protected_headers"] = protected
 		}
 		srv["routes"] = append([]any{map[string]any{"handle": []any{policy}}}, routes...)
+	}
+}
+
+// addErrorRoutes gives every HTTP server without error routes of its own
+// (no handle_errors) the gateway's error handler, so a handler error of
+// Caddy's (a request_body limit, an unreachable upstream behind
+// reverse_proxy) is answered with the gateway's JSON rather than an empty
+// body.
+func addErrorRoutes(cfg map[string]any) {
+	for _, srv := range servers(cfg) {
+		errs, _ := srv["errors"].(map[string]any)
+		if errs == nil {
+			errs = map[string]any{}
+			srv["errors"] = errs
+		}
+		if routes, _ := errs["routes"].([]any); len(routes) > 0 {
+			continue
+		}
+		errs["routes"] = []any{map[string]any{"handle": []any{map[string]any{"handler": "gpugate_error"}}}}
 	}
 }
 

@@ -171,3 +171,54 @@ func TestProtectedHeadersOnProxyingServersOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorRoutesAnswerInTheGatewaysStyle: a server without handle_errors
+// gets the gateway's error handler; an operator's handle_errors is kept.
+func TestErrorRoutesAnswerInTheGatewaysStyle(t *testing.T) {
+	_, out := adapt(t, `:8443 {
+	reverse_proxy 127.0.0.1:9000
+}
+:9443 {
+	reverse_proxy 127.0.0.1:9000
+	handle_errors {
+		respond "own page" 599
+	}
+}`)
+	var cfg struct {
+		Apps struct {
+			HTTP struct {
+				Servers map[string]struct {
+					Listen []string `json:"listen"`
+					Errors struct {
+						Routes []struct {
+							Handle []map[string]any `json:"handle"`
+						} `json:"routes"`
+					} `json:"errors"`
+				} `json:"servers"`
+			} `json:"http"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, srv := range cfg.Apps.HTTP.Servers {
+		routes := srv.Errors.Routes
+		got := ""
+		if len(routes) == 1 && len(routes[0].Handle) > 0 {
+			got, _ = routes[0].Handle[0]["handler"].(string)
+		}
+		if strings.Contains(fmt.Sprint(srv.Listen), "8443") && got != "gpugate_error" {
+			t.Errorf("server %v: error routes %v, want the gateway's error handler", srv.Listen, routes)
+		}
+		if strings.Contains(fmt.Sprint(srv.Listen), "9443") && strings.Contains(fmt.Sprint(routes), "gpugate_error") {
+			t.Errorf("server %v: the operator's handle_errors was changed: %v", srv.Listen, routes)
+		}
+	}
+	again, err := policy.Apply(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(again), `"gpugate_error"`) != 1 {
+		t.Errorf("applying twice added the error handler again: %s", again)
+	}
+}

@@ -31,6 +31,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    endpoint        <alias> <endpoint-id>
 //	    timeout         <duration>
 //	    connect_timeout <duration>
+//	    max_body        <size>
 //	    allow_images    <glob>...
 //	    allow_gpu_types <gpu-type-id>...
 //	    default         image|gpu_type|gpu_count|cloud|disk <value>
@@ -84,6 +85,8 @@ func (h *Handler) unmarshalSetting(b *directive.Block) error {
 		h.Timeout, err = b.Duration("timeout 30s")
 	case "connect_timeout":
 		h.ConnectTimeout, err = b.Duration("connect_timeout 10s")
+	case "max_body":
+		h.MaxBody, err = b.Size("max_body 20MB")
 	case "allow_images":
 		var globs []string
 		globs, err = b.Many("allow_images runpod/*")
@@ -100,7 +103,7 @@ func (h *Handler) unmarshalSetting(b *directive.Block) error {
 		h.OwnerTag, err = b.One("owner_tag env")
 	default:
 		return b.Unknown("api_key", "base_url", "serverless_url", "endpoint", "timeout", "connect_timeout",
-			"allow_images", "allow_gpu_types", "default", "owner_claim", "owner_tag")
+			"max_body", "allow_images", "allow_gpu_types", "default", "owner_claim", "owner_tag")
 	}
 	return err
 }

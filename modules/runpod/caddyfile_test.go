@@ -32,6 +32,8 @@ func TestCaddyfileErrors(t *testing.T) {
 		{"runpod pods {\napi_key {env.K}\nallow_images [\n}", "not a valid glob"},
 		{"runpod pods {\napi_key {env.K}\nowner_claim sub\n}", "owner_claim and owner_tag go together"},
 		{"runpod pods {\napi_key {env.K}\nowner_claim sub\nowner_tag label\n}", "write `owner_tag env` or `owner_tag name`"},
+		{"runpod serverless {\napi_key {env.K}\nendpoint a b\nmax_body huge\n}", "runpod max_body \"huge\" is not a size; write e.g. `max_body 20MB`"},
+		{"runpod pods {\napi_key {env.K}\nmax_body 1MB\n}", "max_body is for modes api and serverless"},
 		{"runpod pods {\napi_key {env.K}\ndefault gpu_count two\n}", `default gpu_count "two" must be a positive integer`},
 		{"runpod pods {\napi_key {env.K}\ndefault region eu\n}", "the fields with defaults are image, gpu_type, gpu_count, cloud and disk"},
 		{"runpod pods {\napi_key {env.K}\ndefault cloud cheap\n}", "default cloud must be SECURE or COMMUNITY"},

@@ -44,6 +44,27 @@ const (
 	DefaultConnectTimeout    = 10 * time.Second
 )
 
+// RunPod's request body limits (its Serverless documentation): /runsync
+// takes 20 MB, /run and the other calls 10 MB. They are the default
+// max_body.
+const (
+	DefaultMaxBody        = 10 << 20
+	DefaultRunsyncMaxBody = 20 << 20
+)
+
+// maxBodyFor is the body limit of a pass-through call of operation (empty
+// outside serverless mode).
+func (h *Handler) maxBodyFor(operation string) int64 {
+	switch {
+	case h.MaxBody > 0:
+		return h.MaxBody
+	case operation == "runsync":
+		return DefaultRunsyncMaxBody
+	default:
+		return DefaultMaxBody
+	}
+}
+
 // CreateDefaults are operator-set values for pod create fields the client
 // left out (mode pods).
 type CreateDefaults struct {
@@ -83,6 +104,12 @@ func (h *Handler) validateConfig() error {
 	}
 	if h.Timeout < 0 || h.ConnectTimeout < 0 {
 		return fmt.Errorf("runpod: timeout and connect_timeout must be positive durations, e.g. `timeout 30s`")
+	}
+	if h.MaxBody < 0 {
+		return fmt.Errorf("runpod: max_body must be a positive size, e.g. `max_body 10MB`")
+	}
+	if h.Mode == ModePods && h.MaxBody > 0 {
+		return fmt.Errorf("runpod pods: max_body is for modes api and serverless (a pod create body is at most 256 KiB); remove it")
 	}
 	if h.Mode == ModeServerless && len(h.Endpoints) == 0 {
 		return fmt.Errorf("runpod serverless: no endpoints; write `endpoint <alias> <endpoint-id>` for each Serverless endpoint")

@@ -58,7 +58,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, next caddyhtt
 	if err != nil {
 		return h.rejectPath(w, r, err)
 	}
-	return h.pass(w, r, next, path, rawPath)
+	return h.pass(w, r, next, path, rawPath, h.maxBodyFor(""))
 }
 
 // rejectPath answers a client path the mapper refused: 400 for an unsafe
@@ -106,18 +106,26 @@ func (h *Handler) serveServerless(w http.ResponseWriter, r *http.Request, next c
 	if err != nil {
 		return h.rejectPath(w, r, err)
 	}
-	return h.pass(w, r, next, path, rawPath)
+	return h.pass(w, r, next, path, rawPath, h.maxBodyFor(parts[2]))
 }
 
 // pass proxies r to the upstream path (as PathMapper.Map returns it) on the
 // target, mapping transport failures and RunPod problem+json errors onto
 // the gateway's error contract. The upstream client strips client
-// credentials and injects the key.
-func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, path, rawPath string) error {
+// credentials and injects the key. A body over maxBody is a 413: before
+// the call when its length is declared, when it passes the limit while it
+// streams otherwise.
+func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, path, rawPath string, maxBody int64) error {
+	if r.ContentLength > maxBody {
+		return h.reject(w, r, gwerror.Response{Type: gwerror.RequestTooLarge})
+	}
 	out := r.WithContext(r.Context()) // a shallow copy whose URL we may change
 	u := *r.URL
 	u.Path, u.RawPath = path, rawPath
 	out.URL = &u
+	if r.Body != nil && r.Body != http.NoBody {
+		out.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	}
 	cw := newErrorCapture(w)
 	err := h.proxy.ServeHTTP(cw, out, next)
 	if err != nil && !cw.wroteHeader {
@@ -145,8 +153,11 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, resp gwerror.Re
 
 // outcomeFor classifies a transport failure response.
 func outcomeFor(resp gwerror.Response) string {
-	if resp.StatusCode() == http.StatusGatewayTimeout {
+	switch resp.Type {
+	case gwerror.IntegrationTimeout:
 		return outcomeTimeout
+	case gwerror.RequestTooLarge: // the client's body passed max_body as it streamed
+		return outcomeRejected
 	}
 	return outcomeUnreachable
 }

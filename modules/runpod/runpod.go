@@ -42,6 +42,11 @@ type Handler struct {
 	Timeout caddy.Duration `json:"timeout,omitempty"`
 	// ConnectTimeout bounds connecting to RunPod (default 10s).
 	ConnectTimeout caddy.Duration `json:"connect_timeout,omitempty"`
+	// MaxBody is the request body limit in bytes of the pass-through modes;
+	// a larger body gets 413 and, when its size is declared, never reaches
+	// RunPod. The default is RunPod's own: 20 MB for runsync, 10 MB for
+	// everything else.
+	MaxBody int64 `json:"max_body,omitempty"`
 	// AllowImages are path.Match globs a created pod's image must match.
 	AllowImages []string `json:"allow_images,omitempty"`
 	// AllowGPUTypes are the GPU type ids a created pod may use.

@@ -130,3 +130,35 @@ func TestStreamsFlowUnbuffered(t *testing.T) {
 		}
 	})
 }
+
+// TestBodyLimits: RunPod's own limits by default (10 MB run, 20 MB
+// runsync), max_body when set; a declared size over the limit never
+// reaches RunPod, a streamed body is cut when it passes the limit.
+func TestBodyLimits(t *testing.T) {
+	sim := startSim(t)
+	h := provision(t, &Handler{Mode: ModeServerless, Endpoints: map[string]string{"echo": "ep-abc123"}}, sim)
+	big := `{"input":{"pad":"` + strings.Repeat("x", 11<<20) + `"}}`
+	if res := serve(t, h, "", "POST", "/jobs/echo/run", big); res.Code != 413 || res.message(t) != "Request Too Long" {
+		t.Fatalf("11 MB run = %d %s", res.Code, res.Body)
+	}
+	if got := sim.RequestsTo("POST", "/v2/ep-abc123/run"); len(got) != 0 {
+		t.Fatalf("a body over the limit reached RunPod: %d requests", len(got))
+	}
+	if res := serve(t, h, "", "POST", "/jobs/echo/runsync", big); res.Code != 200 {
+		t.Fatalf("11 MB runsync = %d %.200s, want it accepted (RunPod's runsync limit is 20 MB)", res.Code, res.Body)
+	}
+
+	small := provision(t, &Handler{Mode: ModeServerless, Endpoints: map[string]string{"echo": "ep-abc123"}, MaxBody: 1 << 10}, sim)
+	srv := asHTTPServer(t, small)
+	body := io.MultiReader(strings.NewReader(`{"input":{"pad":"`), strings.NewReader(strings.Repeat("y", 4<<10)), strings.NewReader(`"}}`))
+	req, _ := http.NewRequest("POST", srv.URL+"/jobs/echo/run", body) // no length: chunked
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != 413 || !strings.Contains(string(b), "Request Too Long") {
+		t.Fatalf("a streamed 4 KiB body over max_body 1KiB = %d %s", resp.StatusCode, b)
+	}
+}

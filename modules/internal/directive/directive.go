@@ -31,6 +31,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/dustin/go-humanize"
 )
 
 // Block reads the settings of one Caddyfile block, one line at a time.
@@ -178,6 +179,20 @@ func (b *Block) Duration(example string) (caddy.Duration, error) {
 		return 0, b.d.Errf("%s %s %q is not a positive duration; write e.g. `%s`", b.name, b.Setting(), v, example)
 	}
 	return caddy.Duration(d), nil
+}
+
+// Size returns the current setting's single value as a positive byte size
+// (10MB, 512KiB, 1048576), at most 1 TiB.
+func (b *Block) Size(example string) (int64, error) {
+	v, err := b.One(example)
+	if err != nil {
+		return 0, err
+	}
+	n, err := humanize.ParseBytes(v)
+	if err != nil || n == 0 || n > 1<<40 {
+		return 0, b.d.Errf("%s %s %q is not a size; write e.g. `%s`", b.name, b.Setting(), v, example)
+	}
+	return int64(n), nil
 }
 
 // Int returns the current setting's single value as a whole number of at

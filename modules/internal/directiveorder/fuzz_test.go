@@ -20,7 +20,7 @@ func FuzzDirectiveParsing(f *testing.F) {
 		"cors {\n origins https://a.example.com\n max_age 10m\n}",
 		"json_map {\n request {\n rename a b\n wrap c d\n }\n}",
 		"auth_cache {\n key {http.request.header.Authorization}\n ttl 5m\n headers X-K\n respond ok\n}",
-		"route_metrics api", "gpugate_health ready", "gpugate_request_policy",
+		"route_metrics api", "gpugate_health ready", "gpugate_request_policy", "handle_errors {\n gateway_error\n}",
 		"jwt_auth {", "runpod", "modal {\n}", "cors {\n origins\n}", "}}}", "{{{",
 	} {
 		f.Add(seed, "plan basic {\n throttle rate 5 burst 10\n quota 100 per day\n}")

@@ -16,8 +16,13 @@ import (
 // contract: a timeout is 504 {"message":"Endpoint request timed out"};
 // anything else that kept the upstream from answering (refused, reset,
 // DNS, TLS) is a 502. It accepts both plain transport errors and the
-// caddyhttp.HandlerError that Caddy's reverse_proxy returns.
+// caddyhttp.HandlerError that Caddy's reverse_proxy returns. A client body
+// that passed a request_body limit while it streamed is the client's 413,
+// not the upstream's failure.
 func ErrorResponse(err error) gwerror.Response {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return gwerror.Response{Type: gwerror.RequestTooLarge}
+	}
 	if IsTimeout(err) {
 		return gwerror.Response{Type: gwerror.IntegrationTimeout}
 	}
@@ -47,6 +52,9 @@ func IsTimeout(err error) bool {
 // the cause, never a header, so no credential reaches the log.
 func (c *Client) Failed(err error) gwerror.Response {
 	resp := ErrorResponse(err)
+	if resp.Type == gwerror.RequestTooLarge {
+		return resp
+	}
 	msg := c.module + " upstream unreachable"
 	if resp.Type == gwerror.IntegrationTimeout {
 		msg = c.module + " upstream timed out"

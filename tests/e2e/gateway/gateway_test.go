@@ -242,8 +242,8 @@ func TestCaddysOwnErrorsKeepCORSHeaders(t *testing.T) {
 	t.Parallel()
 	d := deploy(t)
 	r := d.send(t, http.MethodGet, "/dead/jobs", "", "Origin", appOrigin)
-	if r.Status != http.StatusBadGateway {
-		t.Fatalf("status %d: %s", r.Status, r.Body)
+	if r.Status != http.StatusBadGateway || strings.TrimSpace(string(r.Body)) != `{"message":"Bad Gateway"}` {
+		t.Fatalf("status %d: %q, want the gateway's 502 JSON", r.Status, r.Body)
 	}
 	browserReadable(t, r)
 }

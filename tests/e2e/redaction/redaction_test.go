@@ -158,7 +158,9 @@ func startUpstream(t *testing.T) *slowUpstream {
 
 func (u *slowUpstream) close() { u.once.Do(u.Server.Close) }
 
-func hostPort(u string) string { return strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://") }
+func hostPort(u string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://")
+}
 
 // apiGateway runs gateway.Caddyfile or cluster.Caddyfile (env adds what the
 // file needs beyond the common settings).
@@ -183,11 +185,11 @@ func apiGateway(t *testing.T, caddyfile string, env map[string]string) {
 	wrong := r.secret("gpg_wrongkeyvalue0123456789abcdefghij")
 	tok := r.token(jwtSecret, "alice", map[string]any{"plan_key": key})
 
-	r.call("GET", "/api/x", "", "X-Api-Key", key).Want(t, http.StatusOK)                 // success
-	r.call("GET", "/api/x?api_key="+key, "", "X-Api-Key", key).Want(t, http.StatusOK)    // a key in the query too
-	r.call("GET", "/jwt/x?access_token="+tok, "", "Authorization", "Bearer "+tok)        // the JWT route
-	r.call("GET", "/api/x", "", "X-Api-Key", partner).Want(t, http.StatusOK)             // the static key
-	r.call("GET", "/api/x", "", "X-Api-Key", wrong).Want(t, http.StatusForbidden)        // rejection
+	r.call("GET", "/api/x", "", "X-Api-Key", key).Want(t, http.StatusOK)              // success
+	r.call("GET", "/api/x?api_key="+key, "", "X-Api-Key", key).Want(t, http.StatusOK) // a key in the query too
+	r.call("GET", "/jwt/x?access_token="+tok, "", "Authorization", "Bearer "+tok)     // the JWT route
+	r.call("GET", "/api/x", "", "X-Api-Key", partner).Want(t, http.StatusOK)          // the static key
+	r.call("GET", "/api/x", "", "X-Api-Key", wrong).Want(t, http.StatusForbidden)     // rejection
 	r.call("GET", "/jwt/x", "", "Authorization", "Bearer "+tok+"x").Want(t, http.StatusUnauthorized)
 	r.call("GET", "/api/slow", "", "X-Api-Key", key).Want(t, http.StatusGatewayTimeout) // timeout
 	r.malformedAndUnmatched("POST", "/api/x", "X-Api-Key", key, "Authorization", "Bearer "+tok)
