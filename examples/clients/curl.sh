@@ -10,8 +10,17 @@ URL=${GPUGATE_URL:-https://localhost:8443}
 CA=${GPUGATE_CA:-${XDG_DATA_HOME:-$HOME/.local/share}/caddy/pki/authorities/local/root.crt}
 BIN=${GPUGATE_BIN:-./bin/gpugate}
 ADMIN=${GPUGATE_ADMIN:-localhost:2019}
-# The development secret ./xcaddy.sh run gives the quickstart when none is set.
-export GPUGATE_JWT_SECRET=${GPUGATE_JWT_SECRET:-gpugate-dev-only-secret-do-not-use-in-production}
+# The development secret ./xcaddy.sh run gives the quickstart is the default only for the quickstart's own
+# loopback address; any other gateway needs its real secret (jwt_auth refuses the development one there).
+case "$URL" in
+https://localhost:8443 | https://127.0.0.1:8443) DEFAULT_SECRET=gpugate-dev-only-secret-do-not-use-in-production ;;
+*) DEFAULT_SECRET= ;;
+esac
+export GPUGATE_JWT_SECRET=${GPUGATE_JWT_SECRET:-$DEFAULT_SECRET}
+if [ -z "$GPUGATE_JWT_SECRET" ]; then
+	echo "curl.sh: $URL is not the quickstart; set GPUGATE_JWT_SECRET to the gateway's JWT secret" >&2
+	exit 2
+fi
 c() { curl -sS --cacert "$CA" "$@"; echo; }
 
 echo "# no token -> 401 with WWW-Authenticate"

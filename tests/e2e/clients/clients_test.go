@@ -6,6 +6,8 @@ package clients
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -213,5 +215,20 @@ func TestCurlExamples(t *testing.T) {
 		if !strings.Contains(strings.ToLower(out), strings.ToLower(want)) {
 			t.Errorf("curl.sh output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestCurlExampleNeedsTheSecretOutsideTheQuickstart: curl.sh defaults to
+// the development secret for the quickstart's loopback address only.
+func TestCurlExampleNeedsTheSecretOutsideTheQuickstart(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command("bash", filepath.FromSlash("examples/clients/curl.sh"))
+	cmd.Dir = testkit.RepoRoot(t)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GPUGATE_URL=https://gw.example.com"}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 ||
+		!strings.Contains(string(out), "is not the quickstart; set GPUGATE_JWT_SECRET") {
+		t.Fatalf("curl.sh against another gateway without a secret: %v\n%s", err, out)
 	}
 }
