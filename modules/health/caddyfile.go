@@ -3,21 +3,14 @@ package health
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("gpugate_health", parseCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("gpugate_health", directive.Handler[Handler])
 	// Terminal, like respond: it answers the probe itself.
 	httpcaddyfile.RegisterDirectiveOrder("gpugate_health", httpcaddyfile.Before, "respond")
-}
-
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	hh := new(Handler)
-	err := hh.UnmarshalCaddyfile(h.Dispenser)
-	return hh, err
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:

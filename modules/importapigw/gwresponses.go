@@ -120,14 +120,10 @@ func (g *generator) translateTemplate(body, where string) string {
 
 // responseValue translates a gateway response header source.
 func (g *generator) responseValue(src, where, key string) (string, bool) {
-	switch {
-	case len(src) >= 2 && strings.HasPrefix(src, "'") && strings.HasSuffix(src, "'"):
-		return src[1 : len(src)-1], true
-	case strings.HasPrefix(src, "method.request.header."):
-		return "{http.request.header." + strings.TrimPrefix(src, "method.request.header.") + "}", true
-	case strings.HasPrefix(src, "method.request.querystring."):
-		return "{http.request.uri.query." + strings.TrimPrefix(src, "method.request.querystring.") + "}", true
-	case src == "context.requestId" || src == "context.extendedRequestId":
+	if v, ok := clientValue(src); ok {
+		return v, true
+	}
+	if src == "context.requestId" || src == "context.extendedRequestId" {
 		return "{request_id}", true
 	}
 	g.ns.add(where, "responseParameters "+key+"="+src, "no gateway counterpart for this source; not written")

@@ -143,8 +143,10 @@ func (rt route) placeholder(param string) (string, bool) {
 	return "{re." + rt.matcher + "." + strconv.Itoa(i) + "}", true
 }
 
-// requestValue translates a requestParameters source into a Caddy value.
-func (g *generator) requestValue(rt route, src, where, key string) (string, bool) {
+// clientValue translates the parameter sources that mean the same in a
+// request mapping and a gateway response: a 'static' value, a request
+// header, a query parameter.
+func clientValue(src string) (string, bool) {
 	switch {
 	case len(src) >= 2 && strings.HasPrefix(src, "'") && strings.HasSuffix(src, "'"):
 		return src[1 : len(src)-1], true
@@ -152,6 +154,16 @@ func (g *generator) requestValue(rt route, src, where, key string) (string, bool
 		return "{http.request.header." + strings.TrimPrefix(src, "method.request.header.") + "}", true
 	case strings.HasPrefix(src, "method.request.querystring."):
 		return "{http.request.uri.query." + strings.TrimPrefix(src, "method.request.querystring.") + "}", true
+	}
+	return "", false
+}
+
+// requestValue translates a requestParameters source into a Caddy value.
+func (g *generator) requestValue(rt route, src, where, key string) (string, bool) {
+	if v, ok := clientValue(src); ok {
+		return v, true
+	}
+	switch {
 	case strings.HasPrefix(src, "method.request.path."):
 		if p, ok := rt.placeholder(strings.TrimPrefix(src, "method.request.path.")); ok {
 			return p, true

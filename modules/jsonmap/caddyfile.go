@@ -6,20 +6,13 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("json_map", parseCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("json_map", directive.Handler[Handler])
 	httpcaddyfile.RegisterDirectiveOrder("json_map", httpcaddyfile.After, "request_header")
-}
-
-func parseCaddyfile(helper httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	h := new(Handler)
-	err := h.UnmarshalCaddyfile(helper.Dispenser)
-	return h, err
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:

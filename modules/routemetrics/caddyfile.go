@@ -3,20 +3,14 @@ package routemetrics
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("route_metrics", parseCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("route_metrics", directive.Handler[Handler])
 	// First after tracing, so it wraps every other handler of the route
 	// (cors, jwt_auth, usage_plan rejections included).
 	httpcaddyfile.RegisterDirectiveOrder("route_metrics", httpcaddyfile.After, "tracing")
-}
-
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	m := new(Handler)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
 }
 
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens:

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gpugate/gpugate/modules/internal/recorder"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
@@ -58,9 +60,9 @@ func (h *Handler) Validate() error {
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	start := time.Now()
-	rec := &statusRecorder{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+	rec := recorder.New(w)
 	err := next.ServeHTTP(rec, r)
-	status := rec.status
+	status := rec.Status()
 	if err != nil {
 		// Caddy writes the error response after this handler returns.
 		status = http.StatusInternalServerError
@@ -110,28 +112,6 @@ func statusClass(status int) string {
 		return "5xx"
 	}
 	return fmt.Sprintf("%dxx", status/100)
-}
-
-// statusRecorder remembers the final response status.
-type statusRecorder struct {
-	*caddyhttp.ResponseWriterWrapper
-	status int
-}
-
-// WriteHeader records the final (non-1xx) status.
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 && code >= 200 {
-		s.status = code
-	}
-	s.ResponseWriterWrapper.WriteHeader(code)
-}
-
-// Write records an implicit 200.
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriterWrapper.Write(b)
 }
 
 var (

@@ -5,21 +5,13 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("runpod", parseCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("runpod", directive.Handler[Handler])
 	httpcaddyfile.RegisterDirectiveOrder("runpod", httpcaddyfile.After, "metrics")
-}
-
-// parseCaddyfile sets up the handler from Caddyfile tokens.
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	m := new(Handler)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
 }
 
 // UnmarshalCaddyfile parses the runpod directive:

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/gpugate/gpugate/modules/internal/recorder"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
@@ -142,9 +144,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if !charged || (!h.refund5xx && !h.refundTimeout) {
 		return next.ServeHTTP(w, r)
 	}
-	rec := &statusRecorder{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+	rec := recorder.New(w)
 	err := next.ServeHTTP(rec, r)
-	if h.shouldRefund(rec.status, err) {
+	if h.shouldRefund(rec.Status(), err) {
 		ctx, cancel := h.app.backgroundContext(r.Context())
 		defer cancel()
 		if rerr := v.store.Refund(ctx, v.decision.Charge); rerr != nil {
@@ -203,28 +205,6 @@ func (a *App) releaseLease(ctx context.Context, v verdict) {
 		a.metrics.storeErrors.WithLabelValues(a.storeKind, opRelease).Inc()
 		a.storeErrors.warn("usage plans: releasing a concurrency lease failed", zap.String("plan", v.plan.name), zap.Error(err))
 	}
-}
-
-// statusRecorder remembers the response status.
-type statusRecorder struct {
-	*caddyhttp.ResponseWriterWrapper
-	status int
-}
-
-// WriteHeader records the final status.
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 && code >= 200 {
-		s.status = code
-	}
-	s.ResponseWriterWrapper.WriteHeader(code)
-}
-
-// Write records an implicit 200.
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriterWrapper.Write(b)
 }
 
 var (

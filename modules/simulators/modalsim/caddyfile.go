@@ -3,20 +3,13 @@ package modalsim
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("modal_simulator", parseCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("modal_simulator", directive.Handler[Handler])
 	httpcaddyfile.RegisterDirectiveOrder("modal_simulator", httpcaddyfile.Before, "php_fastcgi")
-}
-
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	m := new(Handler)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
 }
 
 // UnmarshalCaddyfile parses the modal_simulator directive:

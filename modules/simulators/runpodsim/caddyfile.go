@@ -3,20 +3,13 @@ package runpodsim
 import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/gpugate/gpugate/modules/internal/directive"
 )
 
 func init() {
-	httpcaddyfile.RegisterHandlerDirective("runpod_simulator", parseCaddyfile)
+	httpcaddyfile.RegisterHandlerDirective("runpod_simulator", directive.Handler[Handler])
 	httpcaddyfile.RegisterDirectiveOrder("runpod_simulator", httpcaddyfile.After, "reverse_proxy")
-}
-
-func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
-	m := new(Handler)
-	err := m.UnmarshalCaddyfile(h.Dispenser)
-	return m, err
 }
 
 // UnmarshalCaddyfile parses the runpod_simulator directive:
