@@ -9,10 +9,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,49 +22,19 @@ const (
 	jwtSecret = "e2e-gateway-secret-0123456789-abcdefghij"
 )
 
-// recorded is one request as the upstream received it.
-type recorded struct {
-	Method string
-	Path   string
-	Header http.Header
-	Body   []byte
-}
-
-// recordingUpstream is a job API that records every request and, like
-// many apps, adds its own permissive CORS header.
-type recordingUpstream struct {
-	*httptest.Server
-	mu   sync.Mutex
-	seen []recorded
-}
-
-func startUpstream(t *testing.T) *recordingUpstream {
-	u := &recordingUpstream{}
-	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if r.URL.Path == "/" {
-			return // testkit's readiness probe
-		}
-		u.mu.Lock()
-		u.seen = append(u.seen, recorded{r.Method, r.URL.Path, r.Header.Clone(), body})
-		u.mu.Unlock()
+// startUpstream is a job API that, like many apps, adds its own
+// permissive CORS header.
+func startUpstream(t *testing.T) *testkit.Upstream {
+	return testkit.StartUpstream(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"job_id":"job-1","status":"pending"}`)
-	}))
-	t.Cleanup(u.Close)
-	return u
-}
-
-func (u *recordingUpstream) requests() []recorded {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]recorded(nil), u.seen...)
+	})
 }
 
 type deployment struct {
 	gw *testkit.Gateway
-	up *recordingUpstream
+	up *testkit.Upstream
 }
 
 func deploy(t *testing.T) *deployment {
@@ -125,7 +93,7 @@ func TestBrowserPreflightNeedsNoTokenAndStaysAtTheGateway(t *testing.T) {
 	if r.Status != http.StatusNoContent || r.Header.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("foreign origin: %d %v", r.Status, r.Header)
 	}
-	if n := len(d.up.requests()); n != 0 {
+	if n := len(d.up.Requests()); n != 0 {
 		t.Fatalf("%d preflights reached the upstream", n)
 	}
 }
@@ -146,7 +114,7 @@ func TestCORSRequestWithMultiTalkMapping(t *testing.T) {
 	if string(r.Body) != `{"id":"job-1","status":"pending"}` {
 		t.Errorf("mapped testkit.Reply %s", r.Body)
 	}
-	reqs := d.up.requests()
+	reqs := d.up.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("upstream saw %d requests", len(reqs))
 	}
@@ -229,7 +197,7 @@ func TestGatewayErrorsAreRestyledReadableAndLogged(t *testing.T) {
 		t.Fatalf("with token: %d %s", r.Status, r.Body)
 	}
 	browserReadable(t, r)
-	reqs := d.up.requests()
+	reqs := d.up.Requests()
 	if len(reqs) != 1 || string(reqs[0].Body) != `{"options":{"sample_steps":30},"prompt":"p"}` {
 		t.Fatalf("upstream saw %+v", reqs)
 	}
