@@ -6,6 +6,7 @@ import (
 )
 
 func TestChartScalesBarsToTheBusiestDay(t *testing.T) {
+	t.Parallel()
 	first := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	pairs := make([][2]int64, chartDays)
 	for i := range pairs {
@@ -33,6 +34,7 @@ func TestChartScalesBarsToTheBusiestDay(t *testing.T) {
 }
 
 func TestNiceCeiling(t *testing.T) {
+	t.Parallel()
 	for n, want := range map[int64]int64{0: 1, 1: 1, 2: 2, 3: 5, 6: 10, 10: 10, 11: 20, 99: 100, 101: 200, 4999: 5000} {
 		if got := niceCeiling(n); got != want {
 			t.Errorf("niceCeiling(%d) = %d, want %d", n, got, want)

@@ -63,6 +63,7 @@ func TestOverviewListsPlansLimitsAndKeysWithoutSecrets(t *testing.T) {
 }
 
 func TestCreateShowsTheValueOnceAndStoresIt(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, &usageplan.App{})
 	res := f.do(t, post(Base+"keys", url.Values{"name": {"acme"}, "plan": {"basic"}}))
 	if res.header.Get("Cache-Control") != "no-store" {
@@ -86,6 +87,7 @@ func TestCreateShowsTheValueOnceAndStoresIt(t *testing.T) {
 }
 
 func TestCreateErrorKeepsTheForm(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, &usageplan.App{})
 	res := f.do(t, post(Base+"keys", url.Values{"name": {`Bob's "key"`}, "description": {"for <Bob>"}}))
 	if res.status != http.StatusBadRequest {
@@ -110,6 +112,7 @@ func TestCreateErrorKeepsTheForm(t *testing.T) {
 }
 
 func TestEverythingShownIsEscaped(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, &usageplan.App{})
 	_, id := createKey(t, f, url.Values{"name": {`<script>alert(1)</script>`}, "description": {`"><img src=x onerror=alert(2)>`}, "plan": {"basic"}})
 	for _, page := range []string{Base, Base + "keys/" + id} {
@@ -129,6 +132,7 @@ func TestEverythingShownIsEscaped(t *testing.T) {
 }
 
 func TestCrossOriginRequestsAreRefused(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, &usageplan.App{})
 	_, id := createKey(t, f, url.Values{"name": {"acme"}, "plan": {"basic"}})
 	disable := func(headers map[string]string) reply {
@@ -235,9 +239,10 @@ func TestKeyActions(t *testing.T) {
 }
 
 func TestKeyPageShowsLimitsNowAndThirtyDays(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, &usageplan.App{})
 	_, id := createKey(t, f, url.Values{"name": {"acme"}, "plan": {"basic", "free"}})
-	res := f.do(t, get(Base + "keys/" + id))
+	res := f.do(t, get(Base+"keys/"+id))
 	for _, want := range []string{
 		`<section class="plan" id="plan-basic">`,
 		`Throttle 10 req/s, burst 20; POST /api/generate: 1 req/s, burst 5. Quota 1000 per day. Concurrency 8 in flight.`,
@@ -258,6 +263,7 @@ func TestKeyPageShowsLimitsNowAndThirtyDays(t *testing.T) {
 }
 
 func TestPagesInlineOnlyWhatTheirPolicyAllows(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, &usageplan.App{})
 	res := f.do(t, get(Base))
 	csp := res.header.Get("Content-Security-Policy")
@@ -286,6 +292,7 @@ func TestPagesInlineOnlyWhatTheirPolicyAllows(t *testing.T) {
 }
 
 func TestMethodsAndUnknownPaths(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, &usageplan.App{})
 	if res := f.do(t, httptest.NewRequest(http.MethodPut, Base, nil)); res.status != http.StatusMethodNotAllowed || res.header.Get("Allow") != "GET, HEAD" {
 		t.Fatalf("PUT: %d Allow %q", res.status, res.header.Get("Allow"))
@@ -299,6 +306,7 @@ func TestMethodsAndUnknownPaths(t *testing.T) {
 }
 
 func TestStoreFailureIsShown(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, &usageplan.App{})
 	if err := f.app.Cleanup(); err != nil { // the store closes: every call fails
 		t.Fatal(err)
@@ -314,6 +322,7 @@ func TestStoreFailureIsShown(t *testing.T) {
 }
 
 func TestWithoutUsagePlans(t *testing.T) {
+	t.Parallel()
 	c := new(Console)
 	if err := c.Provision(adapttest.Context(t)); err != nil {
 		t.Fatal(err)

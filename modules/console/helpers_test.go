@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,7 +42,7 @@ func newFixture(t *testing.T, app *usageplan.App) *fixture {
 	if app.Plans == nil {
 		app.Plans = testPlans()
 	}
-	app.Store = "memory://console-test-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + strings.Repeat("x", int(storeSeq.Add(1)))
+	app.Store = "memory://console-test-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + strconv.FormatInt(storeSeq.Add(1), 10)
 	ctx := adapttest.Context(t)
 	t.Cleanup(func() { _ = app.Cleanup() })
 	if err := app.Provision(ctx); err != nil {
