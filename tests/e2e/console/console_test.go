@@ -9,9 +9,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -103,10 +105,15 @@ func waitPage(t *testing.T, tab context.Context, what, text string) {
 	t.Fatalf("%s: the page shows %q, want %q", what, last, text)
 }
 
-// adminKey reads a key through the usage-plans admin API.
-func adminKey(t *testing.T, g *testkit.Gateway, id string) (enabled bool) {
+// adminKey reads whether a key is enabled through the usage-plans admin API
+// on the admin socket.
+func adminKey(t *testing.T, socket, id string) (enabled bool) {
 	t.Helper()
-	resp, err := http.Get("http://" + g.AdminAddr + "/usage-plans/keys/" + id)
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+	}}}
+	defer c.CloseIdleConnections()
+	resp, err := c.Get("http://localhost/usage-plans/keys/" + id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +127,44 @@ func adminKey(t *testing.T, g *testkit.Gateway, id string) (enabled bool) {
 	return k.Enabled
 }
 
+// startTunnel forwards connections to a loopback port to the unix socket, as
+// `ssh -L` does, and returns the port's host:port.
+func startTunnel(t *testing.T, socket string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		_ = l.Close()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				u, err := net.Dial("unix", socket)
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				go func() { _, _ = io.Copy(u, c); _ = u.Close() }()
+				_, _ = io.Copy(c, u)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
 // TestConsoleInABrowser: the operator opens the console by its address,
 // creates a key there and reads its value off the page, uses it through the
 // gateway, sees the request in the key's chart and its throttle bucket and
@@ -128,8 +173,14 @@ func adminKey(t *testing.T, g *testkit.Gateway, id string) (enabled bool) {
 func TestConsoleInABrowser(t *testing.T) {
 	testkit.Chromium(t) // skips early (fails under CI) without a browser
 	u := startUpstream(t)
+	// The admin endpoint on a unix socket, as in production, reached through
+	// a tunnel like `ssh -L <port>:<socket> gateway`.
+	socket := filepath.Join(t.TempDir(), "admin.sock")
+	tunnel := startTunnel(t, socket)
 	g := testkit.StartGateway(t, "caddyfiles/gateway.Caddyfile", testkit.GatewayOptions{Env: map[string]string{
-		"GPUGATE_CONSOLE":    "on",
+		"GPUGATE_ADMIN":          "unix/" + socket,
+		"GPUGATE_CONSOLE":        "on",
+		"GPUGATE_CONSOLE_ORIGIN": tunnel,
 		"GPUGATE_UPSTREAM":   strings.TrimPrefix(u.URL, "http://"),
 		"GPUGATE_API_KEY":    "partner-key-0123456789abcdefghij",
 		"GPUGATE_JWT_SECRET": "jwt-secret-0123456789abcdefghijkl",
@@ -139,7 +190,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		"GPUGATE_BASIC_RATE":  "0.01",
 		"GPUGATE_BASIC_BURST": "5",
 	}})
-	console := "http://" + g.AdminAddr + "/gpugate/console/"
+	console := "http://" + tunnel + "/gpugate/console/"
 	tab := testkit.StartBrowser(t, testkit.BrowserOptions{})
 
 	step(t, tab, "open the console", chromedp.Navigate(console), chromedp.WaitVisible(chromedp.ID("create")))
@@ -228,7 +279,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if r := g.Call(http.MethodPost, "/api/items", []byte(`{}`), "X-Api-Key", value); r.Status != http.StatusForbidden || r.Message(t) != "Forbidden" {
 		t.Fatalf("the disabled key through the gateway: %d %s", r.Status, r.Text())
 	}
-	if adminKey(t, g, id) {
+	if adminKey(t, socket, id) {
 		t.Fatal("the admin API says the key is enabled")
 	}
 	if strings.Contains(g.Logs(), value) || strings.Contains(g.Logs(), value[4:]) {
@@ -267,7 +318,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 		step(t, tab, "submit the other site's form", chromedp.Navigate(foreign), chromedp.Click(chromedp.CSS("#f button")))
 		waitPage(t, tab, "the admin endpoint's answer to the form", "client is not allowed to access from origin")
-		if adminKey(t, g, id) {
+		if adminKey(t, socket, id) {
 			t.Fatal("another site's form enabled the key")
 		}
 
