@@ -181,10 +181,10 @@ func TestConsoleInABrowser(t *testing.T) {
 		"GPUGATE_ADMIN":          "unix/" + socket,
 		"GPUGATE_CONSOLE":        "on",
 		"GPUGATE_CONSOLE_ORIGIN": tunnel,
-		"GPUGATE_UPSTREAM":   strings.TrimPrefix(u.URL, "http://"),
-		"GPUGATE_API_KEY":    "partner-key-0123456789abcdefghij",
-		"GPUGATE_JWT_SECRET": "jwt-secret-0123456789abcdefghijkl",
-		"GPUGATE_DATA":       t.TempDir(),
+		"GPUGATE_UPSTREAM":       strings.TrimPrefix(u.URL, "http://"),
+		"GPUGATE_API_KEY":        "partner-key-0123456789abcdefghij",
+		"GPUGATE_JWT_SECRET":     "jwt-secret-0123456789abcdefghijkl",
+		"GPUGATE_DATA":           t.TempDir(),
 		// A slow refill, so the bucket still shows the request when the
 		// page is read.
 		"GPUGATE_BASIC_RATE":  "0.01",
