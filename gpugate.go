@@ -5,6 +5,7 @@ package gpugate
 import (
 	_ "github.com/gpugate/gpugate/modules/authcache"
 	_ "github.com/gpugate/gpugate/modules/certstorage"
+	_ "github.com/gpugate/gpugate/modules/console"
 	_ "github.com/gpugate/gpugate/modules/cors"
 	_ "github.com/gpugate/gpugate/modules/gwerror"
 	_ "github.com/gpugate/gpugate/modules/health"

@@ -36,13 +36,13 @@ fi
 stamp="$bin.stamp"
 
 # source_files lists the inputs of the gateway binary (not tests): Go files
-# and the files they embed (the Redis store's Lua scripts).
+# and the files they embed (the Redis store's Lua scripts, the console's web/).
 source_files() {
 	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-		git ls-files -co --exclude-standard -- '*.go' '*.lua' go.mod go.sum ':!tests/**' ':!**/*_test.go'
+		git ls-files -co --exclude-standard -- '*.go' '*.lua' 'modules/*/web/*' go.mod go.sum ':!tests/**' ':!**/*_test.go'
 	else
 		# e.g. a Docker build context without .git
-		find . -path ./tests -prune -o -path ./bin -prune -o \( \( -name '*.go' -o -name '*.lua' \) ! -name '*_test.go' -print \) |
+		find . -path ./tests -prune -o -path ./bin -prune -o \( \( -name '*.go' -o -name '*.lua' -o -path './modules/*/web/*' \) ! -name '*_test.go' -print \) |
 			sed 's|^\./||'
 		echo go.mod
 		echo go.sum

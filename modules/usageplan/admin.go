@@ -169,18 +169,14 @@ func decodeJSON(r *http.Request, v any) error {
 
 // respond writes v, or maps err onto an admin API error status.
 func respond(w http.ResponseWriter, status int, v any, err error) error {
-	switch {
-	case err == nil:
+	if err == nil {
 		return writeJSON(w, status, v)
-	case errors.Is(err, errBadRequest):
-		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: errors.New(reason(err))}
-	case errors.Is(err, errConflict):
-		return caddy.APIError{HTTPStatus: http.StatusConflict, Err: errors.New(reason(err))}
-	case errors.Is(err, store.ErrNotFound):
-		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: errors.New("no such key")}
-	default:
-		return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: err}
 	}
+	code, msg := ErrorStatus(err)
+	if code == http.StatusServiceUnavailable {
+		return caddy.APIError{HTTPStatus: code, Err: err}
+	}
+	return caddy.APIError{HTTPStatus: code, Err: errors.New(msg)}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {

@@ -37,6 +37,7 @@ func TestListModulesShowsGpugateAndStandardModules(t *testing.T) {
 		"http.handlers.gpugate_usage_plan",
 		"gpugate_usage_plans",
 		"admin.api.gpugate_usage_plans",
+		"admin.api.gpugate_console",
 		"http.handlers.gpugate_runpod",
 		"http.handlers.gpugate_modal",
 		"http.handlers.gpugate_cors",
