@@ -58,8 +58,10 @@ func (notReady) LastUsed(context.Context, []string) (map[string]time.Time, error
 func (notReady) ReservePod(context.Context, string, store.PodEntry, store.PodCaps, time.Time) (string, error) {
 	return "", errStoreNotReady
 }
-func (notReady) PutPod(context.Context, string, store.PodEntry, string) error { return errStoreNotReady }
-func (notReady) RemovePod(context.Context, string, string) error              { return errStoreNotReady }
+func (notReady) PutPod(context.Context, string, store.PodEntry, string) error {
+	return errStoreNotReady
+}
+func (notReady) RemovePod(context.Context, string, string) error { return errStoreNotReady }
 func (notReady) OwnerPods(context.Context, string, time.Time) ([]store.PodEntry, error) {
 	return nil, errStoreNotReady
 }
