@@ -60,7 +60,7 @@ type BudgetConfig struct {
 	// Limit is in the meter's unit (GPU-seconds, US dollars).
 	Limit float64 `json:"limit"`
 	// Period and Offset are the quota's (day, week from Monday, month).
-	Period store.Period  `json:"period"`
+	Period store.Period   `json:"period"`
 	Offset caddy.Duration `json:"offset,omitempty"`
 	// OnExhausted is the status when the budget has no room: 429 (default,
 	// "Limit Exceeded") or 402.
