@@ -113,7 +113,11 @@ func serveAdmin(w http.ResponseWriter, r *http.Request, app *App) error {
 	case route == "GET usage" && len(parts) == 1:
 		return serveUsage(w, r, app)
 	case route == "POST import" && len(parts) == 1:
-		res, err := app.ImportCSV(ctx, r.Body, r.URL.Query().Get("plan"))
+		planMap, err := parsePlanMap(r.URL.Query()["plan_map"])
+		if err != nil {
+			return respond(w, 0, nil, err)
+		}
+		res, err := app.ImportCSV(ctx, r.Body, r.URL.Query().Get("plan"), planMap)
 		return respond(w, http.StatusOK, res, err)
 	}
 	if handled, err := serveKeyLifecycle(w, r, app, parts); handled {
