@@ -65,8 +65,9 @@ func TestPurgeQueueNeedsAdminScope(t *testing.T) {
 		"/jobs/video/purge-queue", "/jobs/video/purge-queue/", "//jobs//video//purge-queue",
 		"/jobs/video/PURGE-QUEUE", "/jobs/video/purge%2Dqueue", "/jobs/vid%65o/purge-queue",
 	} {
-		if r := s.call("bob", "POST", path, ""); r.Status != 403 && r.Status != 404 {
-			t.Errorf("bob POST %s = %d %s, want 403 (or 404)", path, r.Status, r.Body)
+		// 400: the request policy refuses non-canonical spellings first.
+		if r := s.call("bob", "POST", path, ""); r.Status != 403 && r.Status != 404 && r.Status != 400 {
+			t.Errorf("bob POST %s = %d %s, want 403 (or 404, or 400 for a non-canonical path)", path, r.Status, r.Body)
 		}
 	}
 	if n := len(s.sim.RequestsTo("", "/v2/"+endpointID+"/purge-queue")); n != 0 {
