@@ -36,7 +36,9 @@ type verdict struct {
 
 // admit authenticates the key value, picks the first accepted plan the
 // key belongs to and asks the store for a decision.
-func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted []string, cost int64) verdict {
+// checkBudgets is false on routes that read work already paid for (a job's
+// status): their meters are charged, their budgets not checked.
+func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted []string, cost int64, checkBudgets bool) verdict {
 	if value == "" {
 		return forbidden(gwerror.InvalidAPIKey)
 	}
@@ -76,7 +78,10 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 		return forbidden(gwerror.AccessDenied)
 	}
 	req := store.Request{KeyID: key.ID, Plan: plan.name, Throttle: plan.throttle, Quota: plan.quota,
-		Concurrency: plan.concurrency, Cost: cost, Budgets: plan.budgets, Now: now}
+		Concurrency: plan.concurrency, Cost: cost, Now: now}
+	if checkBudgets {
+		req.Budgets = plan.budgets
+	}
 	for _, o := range plan.overrides {
 		if (o.method == "*" || o.method == r.Method) && matchPathOrSlash(o.path, r) {
 			req.Bucket, req.Throttle = o.bucket, o.throttle

@@ -277,6 +277,7 @@ func parseKey(outer *directive.Block, app *App) error {
 //	    cost <n>
 //	    refund_on 5xx timeout
 //	    hide_ratelimit_headers
+//	    skip_budgets
 //	}
 func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	hd := new(Handler)
@@ -320,8 +321,11 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 		case "hide_ratelimit_headers":
 			err = b.Flag()
 			hd.HideRateLimitHeaders = true
+		case "skip_budgets":
+			err = b.Flag()
+			hd.SkipBudgets = true
 		default:
-			return nil, b.Unknown("key_source", "cost", "refund_on", "hide_ratelimit_headers")
+			return nil, b.Unknown("key_source", "cost", "refund_on", "hide_ratelimit_headers", "skip_budgets")
 		}
 		if err != nil {
 			return nil, err

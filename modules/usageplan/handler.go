@@ -34,6 +34,10 @@ type Handler struct {
 	RefundOn []string `json:"refund_on,omitempty"`
 	// HideRateLimitHeaders omits RateLimit-Policy and RateLimit.
 	HideRateLimitHeaders bool `json:"hide_ratelimit_headers,omitempty"`
+	// SkipBudgets admits requests whatever the plan's budgets say, still
+	// charging its meters: for routes that read work already paid for (a
+	// job's status), which an exhausted budget must not cut off.
+	SkipBudgets bool `json:"skip_budgets,omitempty"`
 
 	app           *App
 	errors        *gwerror.Writer

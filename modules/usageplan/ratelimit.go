@@ -33,7 +33,7 @@ func setRateLimitHeaders(h http.Header, v verdict, now time.Time) {
 	}
 	for i, b := range v.plan.budgets {
 		if i >= len(d.Budgets) {
-			break
+			break // not checked on this route (skip_budgets)
 		}
 		start, end := b.Quota.Window(now)
 		name := `"budget_` + b.Meter + `";q=`
