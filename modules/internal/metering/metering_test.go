@@ -16,7 +16,8 @@ func TestRecordReachesTheSheet(t *testing.T) {
 		t.Fatal("a context with a sheet is not metered")
 	}
 	Record(ctx, Reading{Source: RunPodExecution, Seconds: 2.5, Once: "job-1"})
-	Record(context.WithValue(ctx, struct{}{}, 1), Reading{Source: RunPodDelay, Seconds: 0.1, Once: "job-1"})
+	type other struct{}
+	Record(context.WithValue(ctx, other{}, 1), Reading{Source: RunPodDelay, Seconds: 0.1, Once: "job-1"})
 	got := sheet.Readings()
 	if len(got) != 2 || got[0].Source != RunPodExecution || got[0].Seconds != 2.5 || got[1].Source != RunPodDelay {
 		t.Fatalf("readings: %+v", got)
