@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gpugate/gpugate/modules/gwerror"
+	"github.com/gpugate/gpugate/modules/internal/metering"
 	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
 
@@ -59,6 +60,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	}
 	h.metrics.requests.WithLabelValues(outcomeProxied).Inc()
 	h.writeResponse(w, resp)
+	// The wall time of the call, followed 303s and the answer's body
+	// included, for a usage plan's modal_wall meter.
+	metering.Record(r.Context(), metering.Reading{Source: metering.ModalWall, Seconds: h.now().Sub(start).Seconds()})
 	return nil
 }
 

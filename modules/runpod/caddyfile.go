@@ -93,9 +93,28 @@ func (h *Handler) unmarshalSetting(b *directive.Block) error {
 		h.OwnerClaim, err = b.One("owner_claim sub")
 	case "owner_tag":
 		h.OwnerTag, err = b.One("owner_tag env")
+	case "admin_scope":
+		h.AdminScope, err = b.One("admin_scope runpod:admin")
+	case "max_pods", "max_gpus":
+		var n int64
+		if n, err = b.Int(1, b.Setting()+" 2"); err == nil {
+			if b.Setting() == "max_pods" {
+				h.MaxPods = int(n)
+			} else {
+				h.MaxGPUs = int(n)
+			}
+		}
+	case "max_usd_per_hour":
+		var v string
+		if v, err = b.One("max_usd_per_hour 5.50"); err == nil {
+			if h.MaxUSDPerHour, err = strconv.ParseFloat(v, 64); err != nil || h.MaxUSDPerHour <= 0 {
+				return b.Errf("max_usd_per_hour %q: write a number of US dollars per hour above 0, e.g. max_usd_per_hour 5.50", v)
+			}
+		}
 	default:
 		return b.Unknown("api_key", "base_url", "serverless_url", "endpoint", "timeout", "connect_timeout",
-			"max_body", "allow_images", "allow_gpu_types", "default", "owner_claim", "owner_tag")
+			"max_body", "allow_images", "allow_gpu_types", "default", "owner_claim", "owner_tag", "admin_scope",
+			"max_pods", "max_gpus", "max_usd_per_hour")
 	}
 	return err
 }

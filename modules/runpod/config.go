@@ -122,16 +122,28 @@ func (h *Handler) validateConfig() error {
 			return fmt.Errorf("runpod: endpoint %q %q: alias and id must be letters, digits, '-' or '_'", alias, id)
 		}
 	}
-	podOnly := len(h.AllowImages) > 0 || len(h.AllowGPUTypes) > 0 || h.Defaults != nil || h.OwnerClaim != "" || h.OwnerTag != ""
+	podOnly := len(h.AllowImages) > 0 || len(h.AllowGPUTypes) > 0 || h.Defaults != nil || h.OwnerTag != "" || h.hasCaps()
 	if h.Mode != ModePods && podOnly {
-		return fmt.Errorf("runpod %s: allow_images, allow_gpu_types, default, owner_claim and owner_tag apply to mode pods only; write `runpod pods` or remove them", h.Mode)
+		return fmt.Errorf("runpod %s: allow_images, allow_gpu_types, default, owner_tag and max_pods, max_gpus, max_usd_per_hour apply to mode pods only; write `runpod pods` or remove them", h.Mode)
+	}
+	if h.Mode == ModeAPI && h.OwnerClaim != "" {
+		return fmt.Errorf("runpod api: owner_claim applies to modes pods and serverless; mode api is the whole account (admins only)")
+	}
+	if h.AdminScope != "" && (h.Mode != ModeServerless || h.OwnerClaim == "") {
+		return fmt.Errorf("runpod: admin_scope goes with `runpod serverless` and owner_claim; write e.g. `owner_claim sub` and `admin_scope runpod:admin`")
+	}
+	if h.MaxPods < 0 || h.MaxGPUs < 0 || h.MaxUSDPerHour < 0 {
+		return fmt.Errorf("runpod: max_pods, max_gpus and max_usd_per_hour must be positive (omit them for no cap)")
+	}
+	if h.hasCaps() && h.OwnerClaim == "" {
+		return fmt.Errorf("runpod pods: max_pods, max_gpus and max_usd_per_hour are per owner; add `owner_claim sub` and `owner_tag env`")
 	}
 	for _, g := range h.AllowImages {
 		if _, err := path.Match(g, ""); err != nil {
 			return fmt.Errorf("runpod: allow_images %q is not a valid glob (path.Match syntax, e.g. runpod/*)", g)
 		}
 	}
-	if (h.OwnerClaim == "") != (h.OwnerTag == "") {
+	if h.Mode == ModePods && (h.OwnerClaim == "") != (h.OwnerTag == "") {
 		return fmt.Errorf("runpod: owner_claim and owner_tag go together; write e.g. `owner_claim sub` and `owner_tag env`")
 	}
 	if h.OwnerTag != "" && h.OwnerTag != OwnerTagEnv && h.OwnerTag != OwnerTagName {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"time"
 )
 
 // podFields are the few fields of a RunPod v2 Pod the gateway reads. The
@@ -20,6 +21,14 @@ type podFields struct {
 	Env map[string]json.RawMessage `json:"env"`
 	// Owner is Env[OwnerEnvName] when it is a string, else "".
 	Owner string `json:"-"`
+	// GPU, Cost (USD per hour) and StartedAt are read for the pod caps and
+	// the pod meter.
+	GPU *struct {
+		ID    string `json:"id"`
+		Count int    `json:"count"`
+	} `json:"gpu"`
+	Cost      float64    `json:"cost"`
+	StartedAt *time.Time `json:"startedAt"`
 }
 
 // parsePod reads the gateway's fields of a raw pod object.
@@ -95,31 +104,33 @@ func (h *Handler) appendPresentedSlow(dst []byte, raw []byte, f podFields, owner
 
 // translateList turns a v2 list answer {"pods":[...]} into the old
 // contract's JSON array of the owner's pods.
-func (h *Handler) translateList(body []byte, owner string) ([]byte, error) {
+func (h *Handler) translateList(body []byte, owner string) ([]byte, []podFields, error) {
 	var list struct {
 		Pods []json.RawMessage `json:"pods"`
 	}
 	if err := json.Unmarshal(body, &list); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var owned []podFields
 	out := make([]byte, 0, len(body)+len(list.Pods)*32+2)
 	out = append(out, '[')
 	n := 0
 	for _, raw := range list.Pods {
 		f, err := parsePod(raw)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !h.owns(f, owner) {
 			continue
 		}
+		owned = append(owned, f)
 		if n > 0 {
 			out = append(out, ',')
 		}
 		out = h.appendPresented(out, raw, f, owner)
 		n++
 	}
-	return append(out, ']', '\n'), nil
+	return append(out, ']', '\n'), owned, nil
 }
 
 // wrapPod returns {"pod":<presented pod>}.

@@ -48,12 +48,12 @@ func v2ListBody(n int, owner string) []byte {
 
 func TestTranslateList(t *testing.T) {
 	h := &Handler{OwnerClaim: "sub", OwnerTag: OwnerTagEnv}
-	out, err := h.translateList(v2ListBody(3, "alice"), "alice")
+	out, _, err := h.translateList(v2ListBody(3, "alice"), "alice")
 	var pods []map[string]any
 	if err != nil || json.Unmarshal(out, &pods) != nil || len(pods) != 3 || pods[2]["desiredStatus"] != "RUNNING" || pods[0]["gpu"] == nil {
 		t.Fatalf("translateList = %s, %v", out, err)
 	}
-	if out, _ := h.translateList(v2ListBody(3, "alice"), "bob"); string(out) != "[]\n" {
+	if out, _, _ := h.translateList(v2ListBody(3, "alice"), "bob"); string(out) != "[]\n" {
 		t.Fatalf("bob sees %s", out)
 	}
 }
@@ -64,7 +64,7 @@ func BenchmarkTranslateList(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := h.translateList(body, "alice"); err != nil {
+		if _, _, err := h.translateList(body, "alice"); err != nil {
 			b.Fatal(err)
 		}
 	}

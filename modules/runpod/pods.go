@@ -8,8 +8,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gpugate/gpugate/modules/gwerror"
+	"github.com/gpugate/gpugate/modules/internal/metering"
 )
 
 // podIDPattern is what a pod id may look like; anything else is a 404
@@ -58,9 +60,12 @@ func (h *Handler) listPods(w http.ResponseWriter, r *http.Request, owner string)
 	if !ok {
 		return nil
 	}
-	out, err := h.translateList(resp.body, owner)
+	out, owned, err := h.translateList(resp.body, owner)
 	if err != nil {
 		return h.badUpstream(w, r)
+	}
+	if h.shared != nil && owner != "" {
+		h.reconcile(r, owner, owned)
 	}
 	return writeBody(w, http.StatusOK, out)
 }
@@ -86,14 +91,30 @@ func (h *Handler) createPod(w http.ResponseWriter, r *http.Request, owner string
 	if err != nil {
 		return h.reject(w, r, gwerror.Response{Type: gwerror.BadRequestBody, Message: err.Error()})
 	}
+	var pending string
+	if h.shared != nil && owner != "" {
+		var ok bool
+		if pending, ok = h.reserveCreate(w, r, owner, create); !ok {
+			return nil
+		}
+	}
 	payload, _ := json.Marshal(create)
 	resp, ok := h.upstreamCall(w, r, http.MethodPost, "/pods", payload, http.StatusCreated, http.StatusOK)
 	if !ok {
+		if pending != "" {
+			h.removePod(r, owner, pending)
+		}
 		return nil
 	}
 	f, err := parsePod(resp.body)
 	if err != nil || f.ID == "" {
+		if pending != "" {
+			h.removePod(r, owner, pending) // the next listing counts the pod if it exists
+		}
 		return h.badUpstream(w, r)
+	}
+	if pending != "" {
+		h.putPod(r, owner, entryOf(f, h.shared.Now()), pending)
 	}
 	return writeBody(w, http.StatusOK, h.wrapPod(resp.body, f, owner))
 }
@@ -102,25 +123,59 @@ func (h *Handler) createPod(w http.ResponseWriter, r *http.Request, owner string
 // lifecycle action: terminate is DELETE /pods/{id} (204), the others POST
 // /pods/{id}/action and answer {"pod":{...}}.
 func (h *Handler) podAction(w http.ResponseWriter, r *http.Request, owner, id, action string) error {
-	if owner != "" {
-		if _, _, ok := h.fetchOwned(w, r, owner, id); !ok {
+	var before podFields
+	known := false
+	if owner != "" || metering.Metered(r.Context()) {
+		var ok bool
+		if _, before, ok = h.fetchOwned(w, r, owner, id); !ok {
 			return nil
 		}
+		known = true
+	}
+	capped := h.shared != nil && owner != ""
+	since := time.Time{}
+	if known {
+		since = h.runningSince(r, owner, before)
+	}
+	now := time.Now()
+	if h.shared != nil {
+		now = h.shared.Now()
 	}
 	if action == "terminate" {
 		if _, ok := h.upstreamCall(w, r, http.MethodDelete, "/pods/"+id, nil, http.StatusNoContent, http.StatusOK); ok {
+			if known && podHolds(before.Status) {
+				h.meterPod(r, before, since, now)
+			}
+			if capped {
+				h.removePod(r, owner, id)
+			}
 			w.WriteHeader(http.StatusNoContent)
 		}
 		return nil
 	}
+	starting := action == "start" && known && !podHolds(before.Status)
+	if capped && starting {
+		if !h.reserve(w, r, owner, entryOf(podFields{ID: id, Status: "STARTING", GPU: before.GPU, Cost: before.Cost}, now)) {
+			return nil
+		}
+	}
 	payload, _ := json.Marshal(map[string]string{"action": action})
 	resp, ok := h.upstreamCall(w, r, http.MethodPost, "/pods/"+id+"/action", payload, http.StatusOK)
 	if !ok {
+		if capped && starting {
+			h.putPod(r, owner, entryOf(before, time.Time{}), "") // back to how it was
+		}
 		return nil
 	}
 	f, err := parsePod(resp.body)
 	if err != nil {
 		return h.badUpstream(w, r)
+	}
+	if action == "stop" && known && podHolds(before.Status) {
+		h.meterPod(r, before, since, now)
+		if capped {
+			h.putPod(r, owner, entryOf(podFields{ID: id, Status: "EXITED", GPU: before.GPU, Cost: before.Cost}, time.Time{}), "")
+		}
 	}
 	return writeBody(w, http.StatusOK, h.wrapPod(resp.body, f, owner))
 }
@@ -128,7 +183,15 @@ func (h *Handler) podAction(w http.ResponseWriter, r *http.Request, owner, id, a
 // fetchOwned gets a pod and answers 404 when it is someone else's: a user
 // cannot tell another user's pod from a missing one.
 func (h *Handler) fetchOwned(w http.ResponseWriter, r *http.Request, owner, id string) ([]byte, podFields, bool) {
-	resp, ok := h.upstreamCall(w, r, http.MethodGet, "/pods/"+id, nil, http.StatusOK)
+	resp, err := h.call(r, http.MethodGet, "/pods/"+id, nil)
+	if err == nil && resp.status == http.StatusNotFound {
+		// A pod that does not exist answers exactly like someone else's:
+		// the same status, body and headers, so ids cannot be probed.
+		h.metrics.observe(h.Mode, outcomeOf(resp.status))
+		h.errors.Write(w, r, gwerror.Response{Type: gwerror.ResourceNotFound})
+		return nil, podFields{}, false
+	}
+	resp, ok := h.checkCall(w, r, resp, err, http.StatusOK)
 	if !ok {
 		return nil, podFields{}, false
 	}
@@ -148,6 +211,11 @@ func (h *Handler) fetchOwned(w http.ResponseWriter, r *http.Request, owner, id s
 // expected statuses; otherwise it has written the mapped error.
 func (h *Handler) upstreamCall(w http.ResponseWriter, r *http.Request, method, path string, body []byte, want ...int) (*apiResponse, bool) {
 	resp, err := h.call(r, method, path, body)
+	return h.checkCall(w, r, resp, err, want...)
+}
+
+// checkCall is upstreamCall's check of a call's answer.
+func (h *Handler) checkCall(w http.ResponseWriter, r *http.Request, resp *apiResponse, err error, want ...int) (*apiResponse, bool) {
 	if err != nil {
 		mapped := h.upstream.Failed(err)
 		h.metrics.observe(h.Mode, outcomeFor(mapped))

@@ -59,7 +59,8 @@ func TestPodsLifecycleTranslatedToV2(t *testing.T) {
 	if res := serve(t, h, "", "DELETE", "/pods/"+id, ""); res.Code != 204 || res.Body != "" {
 		t.Fatalf("delete = %d %q", res.Code, res.Body)
 	}
-	if res := serve(t, h, "", "GET", "/pods/"+id, ""); res.Code != 404 || res.message(t) != "resource not found" {
+	// A missing pod answers like another user's: the gateway's 404, not RunPod's detail.
+	if res := serve(t, h, "", "GET", "/pods/"+id, ""); res.Code != 404 || res.message(t) != "Not Found" {
 		t.Fatalf("get after delete = %d %s", res.Code, res.Body)
 	}
 	if got := serve(t, h, "", "GET", "/pods", ""); got.Body != "[]\n" {

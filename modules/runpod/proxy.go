@@ -13,6 +13,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/gpugate/gpugate/modules/gwerror"
+	"github.com/gpugate/gpugate/modules/internal/metering"
 	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
 
@@ -73,9 +74,11 @@ func (h *Handler) rejectPath(w http.ResponseWriter, r *http.Request, err error) 
 
 // serverlessOperations are the job API operations and whether they take a
 // job id.
+// (every job route RunPod's Python and JavaScript SDKs call: status-sync
+// is the JavaScript SDK's poll after a runsync that outlasted its wait).
 var serverlessOperations = map[string]bool{
 	"run": false, "runsync": false, "purge-queue": false, "health": false,
-	"status": true, "stream": true, "cancel": true, "retry": true,
+	"status": true, "status-sync": true, "stream": true, "cancel": true, "retry": true,
 }
 
 // serveServerless maps /jobs/<alias>/<operation>[/<job-id>] onto
@@ -106,7 +109,26 @@ func (h *Handler) serveServerless(w http.ResponseWriter, r *http.Request, next c
 	if err != nil {
 		return h.rejectPath(w, r, err)
 	}
-	return h.pass(w, r, next, path, rawPath, h.maxBodyFor(parts[2]))
+	call := jobCall{endpointID: id, op: parts[2]}
+	if h.OwnerClaim != "" {
+		owner, ok := h.owner(r)
+		if !ok {
+			return h.reject(w, r, gwerror.Response{Type: gwerror.Unauthorized})
+		}
+		if needsJob && !h.jobAccess(w, r, owner, id, parts[3]) {
+			return nil
+		}
+		call.owner = owner
+	}
+	switch call.op {
+	case "runsync", "status", "status-sync":
+		call.meter = metering.Metered(r.Context())
+	}
+	bind := call.owner != "" && (call.op == "run" || call.op == "runsync")
+	if !bind && !call.meter {
+		return h.pass(w, r, next, path, rawPath, h.maxBodyFor(call.op))
+	}
+	return h.passCaptured(w, r, next, path, rawPath, call)
 }
 
 // pass proxies r to the upstream path (as PathMapper.Map returns it) on the
@@ -116,6 +138,16 @@ func (h *Handler) serveServerless(w http.ResponseWriter, r *http.Request, next c
 // the call when its length is declared, when it passes the limit while it
 // streams otherwise.
 func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, path, rawPath string, maxBody int64) error {
+	return h.proxyTo(w, r, next, path, rawPath, maxBody, nil)
+}
+
+// passCaptured is pass for a job answer the gateway reads (onJobBody).
+func (h *Handler) passCaptured(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, path, rawPath string, call jobCall) error {
+	return h.proxyTo(w, r, next, path, rawPath, h.maxBodyFor(call.op), func(body []byte) { h.onJobBody(r, call, body) })
+}
+
+// proxyTo proxies r; onBody, when set, gets the JSON of a 200 answer.
+func (h *Handler) proxyTo(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, path, rawPath string, maxBody int64, onBody func([]byte)) error {
 	if r.ContentLength > maxBody {
 		return h.reject(w, r, gwerror.Response{Type: gwerror.RequestTooLarge})
 	}
@@ -127,7 +159,14 @@ func (h *Handler) pass(w http.ResponseWriter, r *http.Request, next caddyhttp.Ha
 		out.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	}
 	cw := newErrorCapture(w)
-	err := h.proxy.ServeHTTP(cw, out, next)
+	var err error
+	if onBody != nil {
+		jc := &jobCapture{ResponseWriter: cw, onBody: onBody}
+		err = h.proxy.ServeHTTP(jc, out, next)
+		jc.finish()
+	} else {
+		err = h.proxy.ServeHTTP(cw, out, next)
+	}
 	if err != nil && !cw.wroteHeader {
 		resp := h.upstream.Failed(err)
 		h.metrics.observe(h.Mode, outcomeFor(resp))

@@ -16,6 +16,7 @@ import (
 	"github.com/gpugate/gpugate/modules/gwerror"
 	"github.com/gpugate/gpugate/modules/internal/directive"
 	"github.com/gpugate/gpugate/modules/internal/upstream"
+	"github.com/gpugate/gpugate/modules/usageplan"
 )
 
 func init() {
@@ -58,6 +59,15 @@ type Handler struct {
 	OwnerClaim string `json:"owner_claim,omitempty"`
 	// OwnerTag is how the owner is recorded on the pod: env or name.
 	OwnerTag string `json:"owner_tag,omitempty"`
+	// AdminScope (serverless, with owner_claim) names the token scope that
+	// reaches every job, whoever created it.
+	AdminScope string `json:"admin_scope,omitempty"`
+	// MaxPods, MaxGPUs and MaxUSDPerHour cap what one owner holds at once
+	// (pods mode, with owner_claim): pods not terminated, GPUs and USD per
+	// hour of the running ones. 0 is no cap.
+	MaxPods       int     `json:"max_pods,omitempty"`
+	MaxGPUs       int     `json:"max_gpus,omitempty"`
+	MaxUSDPerHour float64 `json:"max_usd_per_hour,omitempty"`
 
 	base       *url.URL
 	serverless *url.URL
@@ -69,6 +79,11 @@ type Handler struct {
 	errors     *gwerror.Writer
 	metrics    *metrics
 	logger     *zap.Logger
+	// shared is the usage-plan store: job owners (serverless with
+	// owner_claim) and pod caps (pods with a max_*); nil when neither.
+	shared *usageplan.Shared
+	// catalog caches GPU prices for the USD per hour cap.
+	catalog *priceCache
 }
 
 // CaddyModule returns the Caddy module information.
@@ -106,6 +121,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.metrics, err = loadMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return err
 	}
+	if why := h.sharedStateUse(); why != "" {
+		if h.shared, err = usageplan.LoadShared(ctx, "runpod "+h.Mode, why); err != nil {
+			return err
+		}
+	}
+	h.catalog = &priceCache{}
 	target := h.base
 	if h.Mode == ModeServerless {
 		target = h.serverless

@@ -36,6 +36,8 @@ const maxAdminBody = 8 << 20
 //	POST   /usage-plans/keys/<id>/quota       {"plan", "reset":true | "extend":<n>}
 //	GET    /usage-plans/usage?plan=<p>[&key=<id>]&start=YYYY-MM-DD&end=YYYY-MM-DD
 //	POST   /usage-plans/import[?plan=<p>]     (text/csv, API Gateway export)
+//
+// and the key lifecycle routes of adminkeys.go (PATCH, rotate).
 type AdminAPI struct {
 	ctx caddy.Context
 }
@@ -111,8 +113,15 @@ func serveAdmin(w http.ResponseWriter, r *http.Request, app *App) error {
 	case route == "GET usage" && len(parts) == 1:
 		return serveUsage(w, r, app)
 	case route == "POST import" && len(parts) == 1:
-		res, err := app.ImportCSV(ctx, r.Body, r.URL.Query().Get("plan"))
+		planMap, err := parsePlanMap(r.URL.Query()["plan_map"])
+		if err != nil {
+			return respond(w, 0, nil, err)
+		}
+		res, err := app.ImportCSV(ctx, r.Body, r.URL.Query().Get("plan"), planMap)
 		return respond(w, http.StatusOK, res, err)
+	}
+	if handled, err := serveKeyLifecycle(w, r, app, parts); handled {
+		return err
 	}
 	return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no such usage-plans endpoint: %s %s", r.Method, r.URL.Path)}
 }

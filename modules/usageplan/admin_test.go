@@ -205,7 +205,7 @@ func TestAdminImportCSV(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, "gamma") {
 		t.Fatalf("plan override: %d %s", code, body)
 	}
-	if _, err := app.ImportCSV(context.Background(), strings.NewReader("Name,Description\nx,y\n"), ""); err == nil {
+	if _, err := app.ImportCSV(context.Background(), strings.NewReader("Name,Description\nx,y\n"), "", nil); err == nil {
 		t.Fatal("a CSV without a Key column must fail")
 	}
 }
@@ -228,7 +228,7 @@ func TestImportCSVRefusesMalformedRows(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			app := newApp(t, &App{Plans: basicPlans()}, testkit.NewClock(noon))
-			res, err := app.ImportCSV(context.Background(), strings.NewReader(head+good+c.rows), "basic")
+			res, err := app.ImportCSV(context.Background(), strings.NewReader(head+good+c.rows), "basic", nil)
 			if !errors.Is(err, errBadRequest) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("import: %v, want a bad request with %q", err, c.want)
 			}
@@ -241,10 +241,10 @@ func TestImportCSVRefusesMalformedRows(t *testing.T) {
 		})
 	}
 	app := newApp(t, &App{Plans: basicPlans()}, testkit.NewClock(noon))
-	if _, err := app.ImportCSV(context.Background(), strings.NewReader("Name,Key,UsagePlanIds\nx,XXXXXXXXXXXXXXXXXXXXXXXX,basic\n"), ""); err == nil || !strings.Contains(err.Error(), "no enabled column") {
+	if _, err := app.ImportCSV(context.Background(), strings.NewReader("Name,Key,UsagePlanIds\nx,XXXXXXXXXXXXXXXXXXXXXXXX,basic\n"), "", nil); err == nil || !strings.Contains(err.Error(), "no enabled column") {
 		t.Fatalf("a CSV without an Enabled column: %v", err)
 	}
-	res, err := app.ImportCSV(context.Background(), strings.NewReader(head+"f,FFFFFFFFFFFFFFFFFFFFFFFFF,x,False,basic\n"), "")
+	res, err := app.ImportCSV(context.Background(), strings.NewReader(head+"f,FFFFFFFFFFFFFFFFFFFFFFFFF,x,False,basic\n"), "", nil)
 	if err != nil || len(res.Imported) != 1 || res.Imported[0].Enabled {
 		t.Fatalf("Enabled False (any case) imports a disabled key: %+v %v", res, err)
 	}

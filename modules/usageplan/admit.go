@@ -36,7 +36,9 @@ type verdict struct {
 
 // admit authenticates the key value, picks the first accepted plan the
 // key belongs to and asks the store for a decision.
-func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted []string, cost int64) verdict {
+// checkBudgets is false on routes that read work already paid for (a job's
+// status): their meters are charged, their budgets not checked.
+func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted []string, cost int64, checkBudgets bool) verdict {
 	if value == "" {
 		return forbidden(gwerror.InvalidAPIKey)
 	}
@@ -45,7 +47,8 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 	ctx, cancel := a.storeContext(ctx)
 	defer cancel()
 	st := a.st()
-	key, err := a.lookupKey(ctx, st, HashKey(value))
+	hash := HashKey(value)
+	key, err := a.lookupKey(ctx, st, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return forbidden(gwerror.InvalidAPIKey)
 	}
@@ -59,12 +62,26 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 	if !key.Enabled {
 		return forbidden(gwerror.InvalidAPIKey)
 	}
+	now := a.now()
+	if !key.AcceptsHash(hash, now) {
+		// The value before a rotation, after its grace period.
+		a.keyRefusals.warn("usage plans: a rotated key's old value was refused (grace period over)",
+			zap.String("key_id", key.ID), zap.Time("grace_ended", key.PreviousUntil))
+		return forbidden(gwerror.InvalidAPIKey)
+	}
+	if key.Expired(now) {
+		a.keyRefusals.warn("usage plans: an expired key was refused", zap.String("key_id", key.ID), zap.Time("expired", key.Expires))
+		return forbidden(gwerror.InvalidAPIKey)
+	}
 	plan := a.acceptedPlan(key, accepted)
 	if plan == nil {
 		return forbidden(gwerror.AccessDenied)
 	}
 	req := store.Request{KeyID: key.ID, Plan: plan.name, Throttle: plan.throttle, Quota: plan.quota,
-		Concurrency: plan.concurrency, Cost: cost, Now: a.now()}
+		Concurrency: plan.concurrency, Cost: cost, Now: now}
+	if checkBudgets {
+		req.Budgets = plan.budgets
+	}
 	for _, o := range plan.overrides {
 		if (o.method == "*" || o.method == r.Method) && matchPathOrSlash(o.path, r) {
 			req.Bucket, req.Throttle = o.bucket, o.throttle
@@ -89,6 +106,10 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 		v.reject = &gwerror.Response{Type: rejectType(d.Outcome), Header: http.Header{
 			"Retry-After": {retryAfter(d.RetryAfter)},
 		}}
+		if d.Outcome == store.BudgetExhausted && d.Budget >= 0 && d.Budget < len(plan.budgets) {
+			v.reject.Status = plan.budgetStatus[d.Budget]
+			setExhaustedBudgetHeaders(v.reject.Header, plan.budgets[d.Budget], d.RetryAfter, now)
+		}
 	}
 	return v
 }
@@ -169,7 +190,7 @@ func rejectType(o store.Outcome) gwerror.Type {
 	switch o {
 	case store.Throttled:
 		return gwerror.Throttled
-	case store.QuotaExceeded:
+	case store.QuotaExceeded, store.BudgetExhausted:
 		return gwerror.QuotaExceeded
 	default:
 		return gwerror.ConcurrencyLimited

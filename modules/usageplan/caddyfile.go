@@ -32,6 +32,8 @@ func init() {
 //	        throttle <METHOD> <path> rate <req/s> burst <n>
 //	        quota <n> per day|week|month [offset <duration>]
 //	        concurrency <n> [hold_after_disconnect <duration>]
+//	        meter <name> <source>... [{ unit seconds|usd; price <usd> per hour|second [gpu <type>...] [path <pattern>] }]
+//	        budget <meter> <n> per day|week|month [offset <duration>] [on_exhausted 429|402]
 //	    }
 //	    key <name> {
 //	        hash sha256:<hex> | value {env.X} | value {file./path}
@@ -54,9 +56,11 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 		switch b.Setting() {
 		case "store":
 			if d.CountRemainingArgs() == 0 {
-				return nil, d.Err("usage_plans: store needs a URL: memory://, file:///path/usage.db or redis://host:port/0")
+				return nil, d.Err("usage_plans: store needs a URL: memory://, file:///path/usage.db or redis://host:port/0 (or default)")
 			}
-			if app.Store, err = b.One("store redis://host:6379/0"); err == nil {
+			if app.Store, err = b.One("store redis://host:6379/0"); err == nil && app.Store == StoreDefault {
+				app.Store = "" // the default file, written out (store {$GPUGATE_USAGE_STORE:default})
+			} else if err == nil {
 				if err := (&App{Store: app.Store}).checkStore(); err != nil {
 					return nil, d.WrapErr(err)
 				}
@@ -97,7 +101,7 @@ func parsePlan(outer *directive.Block, app *App) error {
 		return d.Errf("usage_plans: plan %s is declared twice", name)
 	}
 	p := new(Plan)
-	b := directive.Open(d, "usage_plans plan "+name).Repeatable("throttle")
+	b := directive.Open(d, "usage_plans plan "+name).Repeatable("throttle", "meter", "budget")
 	for b.Next() {
 		var err error
 		switch b.Setting() {
@@ -107,8 +111,12 @@ func parsePlan(outer *directive.Block, app *App) error {
 			p.Quota, err = parseQuota(b)
 		case "concurrency":
 			err = parseConcurrency(b, p)
+		case "meter":
+			err = parseMeter(b, name, p)
+		case "budget":
+			err = parseBudget(b, p)
 		default:
-			return b.Unknown("throttle", "quota", "concurrency")
+			return b.Unknown("throttle", "quota", "concurrency", "meter", "budget")
 		}
 		if err != nil {
 			return err
@@ -269,6 +277,7 @@ func parseKey(outer *directive.Block, app *App) error {
 //	    cost <n>
 //	    refund_on 5xx timeout
 //	    hide_ratelimit_headers
+//	    skip_budgets
 //	}
 func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
 	hd := new(Handler)
@@ -312,8 +321,11 @@ func parseDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 		case "hide_ratelimit_headers":
 			err = b.Flag()
 			hd.HideRateLimitHeaders = true
+		case "skip_budgets":
+			err = b.Flag()
+			hd.SkipBudgets = true
 		default:
-			return nil, b.Unknown("key_source", "cost", "refund_on", "hide_ratelimit_headers")
+			return nil, b.Unknown("key_source", "cost", "refund_on", "hide_ratelimit_headers", "skip_budgets")
 		}
 		if err != nil {
 			return nil, err

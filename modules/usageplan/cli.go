@@ -27,7 +27,10 @@ endpoint (the admin.api.gpugate_usage_plans module). The admin address comes fro
   usage-plans plans
   usage-plans keys list
   usage-plans keys create --name <name> --plan <plan> [--plan <plan>...] [--description <text>] [--disabled]
+                          [--expires 30d|2026-12-31|<RFC 3339>] [--value -|<value>]   (- reads the value from stdin)
   usage-plans keys get|enable|disable|delete <id>
+  usage-plans keys update <id> [--plan <plan>...] [--name <name>] [--description <text>] [--expires <when>|never]
+  usage-plans keys rotate <id> [--grace 24h|7d|0s] [--value -|<value>]
   usage-plans usage --plan <plan> [--key <id>] [--start YYYY-MM-DD] [--end YYYY-MM-DD]
   usage-plans quota reset <id> [--plan <plan>]
   usage-plans quota extend <id> <units> [--plan <plan>]
@@ -57,12 +60,19 @@ func buildCLI(cmd *cobra.Command) {
 			plans, _ := c.Flags().GetStringArray("plan")
 			desc, _ := c.Flags().GetString("description")
 			disabled, _ := c.Flags().GetBool("disabled")
+			expires, _ := c.Flags().GetString("expires")
+			value, err := flagValue(c)
+			if err != nil {
+				return err
+			}
 			enabled := !disabled
-			body, _ := json.Marshal(NewKey{Name: name, Plans: plans, Description: desc, Enabled: &enabled})
+			body, _ := json.Marshal(NewKey{Name: name, Plans: plans, Description: desc, Enabled: &enabled, Expires: expires, Value: value})
 			if err := adminCall(c, http.MethodPost, "keys", bytes.NewReader(body), ""); err != nil {
 				return err
 			}
-			fmt.Fprintln(c.ErrOrStderr(), "Store the key value now: it is not shown again.")
+			if value == "" {
+				fmt.Fprintln(c.ErrOrStderr(), "Store the key value now: it is not shown again.")
+			}
 			return nil
 		}}
 	create.Flags().String("name", "", "Key name (required)")
@@ -71,7 +81,9 @@ func buildCLI(cmd *cobra.Command) {
 	create.Flags().Bool("disabled", false, "Create the key disabled")
 	_ = create.MarkFlagRequired("name")
 	_ = create.MarkFlagRequired("plan")
+	addLifecycleFlags(create)
 	keys.AddCommand(create)
+	addLifecycleCommands(keys)
 	for _, op := range []struct{ use, short, method, suffix string }{
 		{"get", "Shows a key", http.MethodGet, ""},
 		{"enable", "Enables a key", http.MethodPost, "/enable"},
@@ -125,13 +137,21 @@ func buildCLI(cmd *cobra.Command) {
 				return err
 			}
 			defer f.Close()
-			path := "import"
+			q := url.Values{}
 			if p, _ := c.Flags().GetString("plan"); p != "" {
-				path += "?plan=" + url.QueryEscape(p)
+				q.Set("plan", p)
+			}
+			for _, m := range mustStrings(c, "plan-map") {
+				q.Add("plan_map", m)
+			}
+			path := "import"
+			if len(q) > 0 {
+				path += "?" + q.Encode()
 			}
 			return adminCall(c, http.MethodPost, path, f, "text/csv")
 		}}
 	imp.Flags().String("plan", "", "Put every imported key in this plan (instead of the UsagePlanIds column)")
+	imp.Flags().StringArray("plan-map", nil, "Map an API Gateway usage plan id of the UsagePlanIds column to a gpugate plan: <id>=<plan> (repeatable)")
 	cmd.AddCommand(imp)
 }
 

@@ -27,6 +27,11 @@ type Plan struct {
 	// after its client hung up (default 0: freed at once), for upstreams
 	// that go on working when the gateway drops their request.
 	HoldAfterDisconnect caddy.Duration `json:"hold_after_disconnect,omitempty"`
+	// Meters count what the upstream reports after each response (GPU
+	// time, dollars), by meter name.
+	Meters map[string]*MeterConfig `json:"meters,omitempty"`
+	// Budgets limit meters per calendar window, checked at admission.
+	Budgets []BudgetConfig `json:"budgets,omitempty"`
 }
 
 // ThrottleOverride is a per method+path throttle inside a plan.
@@ -118,7 +123,7 @@ func validatePlan(name string, p *Plan) error {
 	if p.HoldAfterDisconnect > 0 && p.Concurrency == 0 {
 		return fmt.Errorf("plan %s: hold_after_disconnect needs a cap: write concurrency <n> hold_after_disconnect <duration>", name)
 	}
-	return nil
+	return validateSpend(name, p)
 }
 
 func validateThrottle(t store.Throttle) error {

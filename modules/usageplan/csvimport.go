@@ -24,6 +24,21 @@ type SkippedRow struct {
 	Reason string `json:"reason"`
 }
 
+// parsePlanMap reads plan_map values <API Gateway plan id>=<gpugate plan>.
+func parsePlanMap(values []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, v := range values {
+		for _, pair := range strings.Split(v, ",") {
+			id, plan, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if !ok || id == "" || plan == "" {
+				return nil, badRequest("plan_map %q: write <usage plan id>=<plan>, e.g. a1b2c3=basic", pair)
+			}
+			m[id] = plan
+		}
+	}
+	return m, nil
+}
+
 // maxImportRows bounds one import.
 const maxImportRows = 10000
 
@@ -32,7 +47,10 @@ const maxImportRows = 10000
 // in any order; Enabled is true or false in any case). UsagePlanIds name gpugate plans, separated by ',', ';' or
 // spaces; plan, when non-empty, replaces them for every row. Every row is
 // checked before any key is created.
-func (a *App) ImportCSV(ctx context.Context, r io.Reader, plan string) (ImportResult, error) {
+//
+// planMap maps API Gateway usage plan ids (as an export names them) to
+// gpugate plans; an id it does not map must be a gpugate plan's name.
+func (a *App) ImportCSV(ctx context.Context, r io.Reader, plan string, planMap map[string]string) (ImportResult, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
@@ -89,6 +107,11 @@ func (a *App) ImportCSV(ctx context.Context, r io.Reader, plan string) (ImportRe
 			nk.Plans = []string{plan}
 		} else {
 			nk.Plans = strings.FieldsFunc(field(rec, "usageplanids"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' })
+			for i, id := range nk.Plans {
+				if mapped, ok := planMap[id]; ok {
+					nk.Plans[i] = mapped
+				}
+			}
 		}
 		if nk.Value == "" {
 			return ImportResult{}, badRequest("CSV row %d (%s): the Key column is empty", line, nk.Name)

@@ -51,7 +51,7 @@ func FuzzImportCSV(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := app.ImportCSV(context.Background(), bytes.NewReader(csvText), "")
+		res, err := app.ImportCSV(context.Background(), bytes.NewReader(csvText), "", nil)
 		after, _ := app.st().ListKeys(context.Background())
 		if err != nil && len(after) != len(before) {
 			t.Fatalf("a failed import (%v) created %d keys", err, len(after)-len(before))

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/gpugate/gpugate/modules/gwerror"
+	"github.com/gpugate/gpugate/modules/internal/metering"
 	"github.com/gpugate/gpugate/modules/internal/upstream"
 	"github.com/gpugate/gpugate/modules/policy"
 )
@@ -35,6 +36,10 @@ type Handler struct {
 	RefundOn []string `json:"refund_on,omitempty"`
 	// HideRateLimitHeaders omits RateLimit-Policy and RateLimit.
 	HideRateLimitHeaders bool `json:"hide_ratelimit_headers,omitempty"`
+	// SkipBudgets admits requests whatever the plan's budgets say, still
+	// charging its meters: for routes that read work already paid for (a
+	// job's status), which an exhausted budget must not cut off.
+	SkipBudgets bool `json:"skip_budgets,omitempty"`
 
 	app           *App
 	errors        *gwerror.Writer
@@ -140,19 +145,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.app.metrics.leasesHeld.WithLabelValues(v.plan.name).Inc()
 		defer h.release(r, v)
 	}
-	charged := v.decision.Charge.Cost > 0
-	if !charged || (!h.refund5xx && !h.refundTimeout) {
+	refundable := h.refund5xx || h.refundTimeout
+	refunds := v.decision.Charge.Cost > 0 && refundable
+	metered := v.counted && len(v.plan.meters) > 0
+	if !refunds && !metered {
 		return next.ServeHTTP(w, r)
+	}
+	var sheet *metering.Sheet
+	if metered {
+		var ctx context.Context
+		ctx, sheet = metering.WithSheet(r.Context())
+		r = r.WithContext(ctx)
 	}
 	rec := recorder.New(w)
 	err := next.ServeHTTP(rec, r)
-	if h.shouldRefund(rec.Status(), err) {
+	failed := refundable && h.shouldRefund(rec.Status(), err)
+	if refunds && failed {
 		ctx, cancel := h.app.backgroundContext(r.Context())
 		defer cancel()
 		if rerr := v.store.Refund(ctx, v.decision.Charge); rerr != nil {
 			h.app.metrics.storeErrors.WithLabelValues(h.app.storeKind, opRefund).Inc()
 			h.app.storeErrors.warn("usage plans: refund failed", zap.String("plan", v.plan.name), zap.Error(rerr))
 		}
+	}
+	if metered && !failed {
+		h.app.chargeMeters(w, r, v, sheet.Readings(), rec.Header())
 	}
 	return err
 }

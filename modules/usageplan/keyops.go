@@ -23,13 +23,23 @@ type KeyView struct {
 	Created     time.Time `json:"created,omitzero"`
 	// Source is "store" (created at run time) or "config" (Caddyfile).
 	Source string `json:"source"`
-	// Value is the plaintext key, present only in the creation response.
+	// Value is the plaintext key, present only in the creation (and
+	// rotation) response.
 	Value string `json:"value,omitempty"`
+	// Expires is when the key stops being accepted (absent: never).
+	Expires time.Time `json:"expires,omitzero"`
+	// Rotated is the last rotation; PreviousValidUntil ends the grace
+	// period of the value before it.
+	Rotated            time.Time `json:"rotated,omitzero"`
+	PreviousValidUntil time.Time `json:"previousValidUntil,omitzero"`
+	// LastUsed is the last time a request with the key was admitted.
+	LastUsed time.Time `json:"lastUsed,omitzero"`
 }
 
 func viewOf(k store.Key, source string) KeyView {
 	return KeyView{ID: k.ID, Name: k.Name, Description: k.Description, Enabled: k.Enabled,
-		Plans: k.Plans, Created: k.Created, Source: source}
+		Plans: k.Plans, Created: k.Created, Source: source, Expires: k.Expires, Rotated: k.Rotated,
+		PreviousValidUntil: k.PreviousUntil}
 }
 
 // NewKey is a key creation request.
@@ -42,6 +52,9 @@ type NewKey struct {
 	Enabled *bool `json:"enabled,omitempty"`
 	// Value imports an existing key value; empty generates one.
 	Value string `json:"value,omitempty"`
+	// Expires is a date (2026-12-31), a time (RFC 3339) or a lifetime
+	// from now (30d, 12h); empty never expires.
+	Expires string `json:"expires,omitempty"`
 }
 
 // Limits of a key creation request.
@@ -106,12 +119,17 @@ func (a *App) CreateKey(ctx context.Context, nk NewKey) (KeyView, error) {
 	if _, ok := a.static[hash]; ok {
 		return KeyView{}, fmt.Errorf("%w: this value belongs to a key declared in the configuration", errConflict)
 	}
+	expires, err := parseExpiry(nk.Expires, a.now())
+	if err != nil {
+		return KeyView{}, err
+	}
 	id, err := NewKeyID()
 	if err != nil {
 		return KeyView{}, err
 	}
 	k := store.Key{ID: id, Name: nk.Name, Description: nk.Description, Hash: hash,
-		Enabled: nk.Enabled == nil || *nk.Enabled, Plans: slices.Clone(nk.Plans), Created: a.now().UTC().Truncate(time.Second)}
+		Enabled: nk.Enabled == nil || *nk.Enabled, Plans: slices.Clone(nk.Plans), Created: a.now().UTC().Truncate(time.Second),
+		Expires: expires}
 	if err := a.st().CreateKey(ctx, k); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return KeyView{}, fmt.Errorf("%w: a key with this value already exists", errConflict)
@@ -138,19 +156,19 @@ func (a *App) ListKeys(ctx context.Context) ([]KeyView, error) {
 	for _, k := range keys {
 		out = append(out, viewOf(k, "store"))
 	}
-	return out, nil
+	return a.withLastUsed(ctx, out), nil
 }
 
 // Key returns one key by id.
 func (a *App) Key(ctx context.Context, id string) (KeyView, error) {
 	if k, ok := a.staticByID[id]; ok {
-		return viewOf(k, "config"), nil
+		return a.withLastUsed(ctx, []KeyView{viewOf(k, "config")})[0], nil
 	}
 	k, err := a.st().KeyByID(ctx, id)
 	if err != nil {
 		return KeyView{}, err
 	}
-	return viewOf(k, "store"), nil
+	return a.withLastUsed(ctx, []KeyView{viewOf(k, "store")})[0], nil
 }
 
 // SetKeyEnabled enables or disables a stored key.

@@ -14,6 +14,7 @@ type metrics struct {
 	storeDuration *prometheus.HistogramVec
 	storeErrors   *prometheus.CounterVec
 	leasesHeld    *prometheus.GaugeVec
+	meteredUnits  *prometheus.CounterVec
 }
 
 // Outcome labels beyond store.Outcome's.
@@ -30,6 +31,7 @@ const (
 	opKeyLookup  = "key_lookup"
 	opRelease    = "release"
 	opRefund     = "refund"
+	opMeter      = "meter"
 	opBackground = "background"
 )
 
@@ -55,6 +57,12 @@ var (
 			Help: "Failed or timed-out usage-plan store calls, by store kind and operation (decide, key_lookup, release, refund, background).",
 		}, []string{"store", "operation"})
 	})
+	meteredUnitsTotal = gometrics.NewCollector(func() *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "gpugate", Subsystem: "usage_plan", Name: "metered_units_total",
+			Help: "Units charged to usage-plan meters after responses (GPU-seconds, US dollars: the meter's unit), by plan and meter.",
+		}, []string{"plan", "meter"})
+	})
 	concurrencyLeasesHeld = gometrics.NewCollector(func() *prometheus.GaugeVec {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "gpugate", Subsystem: "usage_plan", Name: "concurrency_leases_held",
@@ -78,6 +86,9 @@ func registerMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	if m.leasesHeld, err = concurrencyLeasesHeld.Register(reg); err != nil {
+		return nil, err
+	}
+	if m.meteredUnits, err = meteredUnitsTotal.Register(reg); err != nil {
 		return nil, err
 	}
 	if _, err = quotaUsedRatio.Register(reg); err != nil { // observed in observe.go

@@ -41,3 +41,27 @@ func (notReady) KeyByID(context.Context, string) (store.Key, error) {
 }
 func (notReady) ListKeys(context.Context) ([]store.Key, error) { return nil, errStoreNotReady }
 func (notReady) Close() error                                  { return nil }
+func (notReady) RotateKey(context.Context, string, string, time.Time) (store.Key, error) {
+	return store.Key{}, errStoreNotReady
+}
+func (notReady) ChargeMeters(context.Context, store.MeterCharge) (bool, error) {
+	return false, errStoreNotReady
+}
+func (notReady) PutRecord(context.Context, string, string, time.Duration) (string, bool, error) {
+	return "", false, errStoreNotReady
+}
+func (notReady) GetRecord(context.Context, string) (string, error) { return "", errStoreNotReady }
+func (notReady) DeleteRecord(context.Context, string) error        { return errStoreNotReady }
+func (notReady) LastUsed(context.Context, []string) (map[string]time.Time, error) {
+	return nil, errStoreNotReady
+}
+func (notReady) ReservePod(context.Context, string, store.PodEntry, store.PodCaps, time.Time) (string, error) {
+	return "", errStoreNotReady
+}
+func (notReady) PutPod(context.Context, string, store.PodEntry, string) error {
+	return errStoreNotReady
+}
+func (notReady) RemovePod(context.Context, string, string) error { return errStoreNotReady }
+func (notReady) OwnerPods(context.Context, string, time.Time) ([]store.PodEntry, error) {
+	return nil, errStoreNotReady
+}

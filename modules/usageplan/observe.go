@@ -29,7 +29,7 @@ var quotaUsedRatio = gometrics.NewCollector(func() *prometheus.HistogramVec {
 func (h *Handler) admitObserved(r *http.Request, value string) verdict {
 	ctx, span := tracing.Start(r.Context(), "gpugate.usage_plan.decide", trace.SpanKindInternal)
 	defer span.End()
-	v := h.app.admit(ctx, r, value, h.Plans, h.cost)
+	v := h.app.admit(ctx, r, value, h.Plans, h.cost, !h.SkipBudgets)
 	plan := noPlan
 	if v.plan != nil {
 		plan = v.plan.name

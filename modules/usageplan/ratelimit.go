@@ -31,11 +31,37 @@ func setRateLimitHeaders(h http.Header, v verdict, now time.Time) {
 		policy = appendItem(policy, `"quota";q=`, q.Limit, ";w=", int64(end.Sub(start)/time.Second))
 		state = appendItem(state, `"quota";r=`, max(d.QuotaRemaining, 0), ";t=", store.CeilSeconds(d.QuotaReset))
 	}
+	for i, b := range v.plan.budgets {
+		if i >= len(d.Budgets) {
+			break // not checked on this route (skip_budgets)
+		}
+		start, end := b.Quota.Window(now)
+		name := `"budget_` + b.Meter + `";q=`
+		policy = appendItem(policy, name, budgetUnits(b.Quota.Limit), ";w=", int64(end.Sub(start)/time.Second))
+		state = appendItem(state, name[:len(name)-2]+"r=", max(budgetUnits(d.Budgets[i].Remaining), 0), ";t=", store.CeilSeconds(d.Budgets[i].Reset))
+	}
 	if len(policy) == 0 {
 		return
 	}
 	h["Ratelimit-Policy"] = []string{string(policy)}
 	h["Ratelimit"] = []string{string(state)}
+}
+
+// budgetUnits rounds micro-units down to whole units for a RateLimit item.
+func budgetUnits(m int64) int64 {
+	if m < 0 {
+		return -((-m + store.Micro - 1) / store.Micro)
+	}
+	return m / store.Micro
+}
+
+// setExhaustedBudgetHeaders adds the RateLimit item of a budget without
+// room to its 429 (or 402): remaining 0 until the window ends.
+func setExhaustedBudgetHeaders(h http.Header, b store.Budget, reset time.Duration, now time.Time) {
+	start, end := b.Quota.Window(now)
+	name := `"budget_` + b.Meter + `"`
+	h["Ratelimit-Policy"] = []string{string(appendItem(nil, name+";q=", budgetUnits(b.Quota.Limit), ";w=", int64(end.Sub(start)/time.Second)))}
+	h["Ratelimit"] = []string{string(appendItem(nil, name+";r=", 0, ";t=", store.CeilSeconds(reset)))}
 }
 
 // appendItem appends one structured-field list member such as

@@ -78,8 +78,8 @@ func TestOneStoreTimeoutPerRequest(t *testing.T) {
 // stalls decisions.
 type lookupThenStall struct{ stalledStore }
 
-func (s lookupThenStall) KeyByHash(ctx context.Context, _ string) (store.Key, error) {
+func (s lookupThenStall) KeyByHash(ctx context.Context, hash string) (store.Key, error) {
 	d, _ := ctx.Deadline()
 	s.deadlines <- d
-	return store.Key{ID: "k1", Name: "stored", Enabled: true, Plans: []string{"basic"}}, nil
+	return store.Key{ID: "k1", Name: "stored", Hash: hash, Enabled: true, Plans: []string{"basic"}}, nil
 }

@@ -19,6 +19,9 @@ type Usage struct {
 	StartDate   string                `json:"startDate"`
 	EndDate     string                `json:"endDate"`
 	Values      map[string][][2]int64 `json:"values"`
+	// Meters is each meter's [used, remaining] per key and UTC day, in the
+	// meter's unit (remaining is -1 for a meter without a budget).
+	Meters map[string]map[string][][2]float64 `json:"meters,omitempty"`
 }
 
 // UsageOf returns the usage of plan for one key (keyID non-empty) or for
@@ -78,7 +81,47 @@ func (a *App) UsageOf(ctx context.Context, planName, keyID string, from, to time
 		}
 		out.Values[id] = usagePairs(days, plan.quota)[lead:]
 	}
+	if err := a.meterUsage(ctx, &out, plan, ids, from, to); err != nil {
+		return Usage{}, err
+	}
 	return out, nil
+}
+
+// meterUsage adds each meter's daily use and remaining budget.
+func (a *App) meterUsage(ctx context.Context, out *Usage, plan *compiledPlan, ids []string, from, to time.Time) error {
+	for _, m := range plan.meters {
+		var q *store.Quota
+		if m.window.Limit >= 0 {
+			q = &m.window
+		}
+		queryFrom := from
+		if q != nil {
+			start, _ := q.Window(from)
+			queryFrom = store.UTCDay(start)
+		}
+		lead := int(from.Sub(queryFrom) / (24 * time.Hour))
+		perKey := map[string][][2]float64{}
+		for _, id := range ids {
+			days, err := a.st().Usage(ctx, id, store.MeterCounter(plan.name, m.name), queryFrom, to)
+			if err != nil {
+				return err
+			}
+			pairs := usagePairs(days, q)[lead:]
+			fl := make([][2]float64, len(pairs))
+			for i, p := range pairs {
+				fl[i] = [2]float64{fromMicros(p[0]), -1}
+				if q != nil {
+					fl[i][1] = fromMicros(p[1])
+				}
+			}
+			perKey[id] = fl
+		}
+		if out.Meters == nil {
+			out.Meters = map[string]map[string][][2]float64{}
+		}
+		out.Meters[m.name] = perKey
+	}
+	return nil
 }
 
 // usagePairs turns stored days into [used, remaining] pairs. A day with no

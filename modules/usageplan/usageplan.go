@@ -61,6 +61,8 @@ type App struct {
 	metrics     *metrics
 	logger      *zap.Logger
 	storeErrors *storeErrorLog
+	// keyRefusals logs refused expired and rotated-out keys (rate-bound).
+	keyRefusals *storeErrorLog
 	now         func() time.Time
 	// onStoreError receives the store's background errors.
 	onStoreError func(error)
@@ -82,6 +84,11 @@ type compiledPlan struct {
 	concurrency int64
 	// disconnectHold keeps the slot of a request whose client hung up.
 	disconnectHold time.Duration
+	// meters are charged after the response; budgets checked at admission
+	// (budgetStatus: the status of each budget's exhaustion).
+	meters       []*compiledMeter
+	budgets      []store.Budget
+	budgetStatus []int
 }
 
 type compiledOverride struct {
@@ -118,6 +125,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.metrics = m
 	a.storeErrors = &storeErrorLog{logger: a.logger, now: time.Now}
+	a.keyRefusals = &storeErrorLog{logger: a.logger, now: time.Now}
 	kind := storeKind(a.storeURL())
 	a.onStoreError = func(err error) {
 		m.storeErrors.WithLabelValues(kind, opBackground).Inc()
@@ -248,6 +256,9 @@ func (a *App) compilePlans(ctx caddy.Context) error {
 			}
 			t := o.Throttle
 			cp.overrides = append(cp.overrides, compiledOverride{method: o.Method, path: mp, bucket: o.Method + " " + o.Path, throttle: &t})
+		}
+		if err := compileSpend(ctx, cp, p); err != nil {
+			return err
 		}
 		a.plans[name] = cp
 	}

@@ -294,11 +294,15 @@ func (g *Gateway) Reload(caddyfile string) {
 
 // Command runs the gateway binary with args (e.g. a CLI subcommand) in the
 // gateway's environment and returns its combined output.
-func (g *Gateway) Command(args ...string) (string, error) {
+func (g *Gateway) Command(args ...string) (string, error) { return g.CommandInput("", args...) }
+
+// CommandInput is Command with stdin (a secret piped to the CLI).
+func (g *Gateway) CommandInput(stdin string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, g.bin, args...)
 	cmd.Env = g.env
+	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

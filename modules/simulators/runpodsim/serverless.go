@@ -70,6 +70,8 @@ func (s *Server) jobView(j *job, now time.Time) map[string]any {
 		v["executionTime"] = int(s.opts.RunDelay / time.Millisecond)
 		v["output"] = map[string]any{"echo": j.Input}
 	case Failed:
+		// RunPod reports (and bills) the execution time of a failed job too.
+		v["executionTime"] = int(s.opts.RunDelay / time.Millisecond)
 		v["error"] = "handler raised an exception"
 	}
 	return v
@@ -93,9 +95,9 @@ func (s *Server) serveServerless(w http.ResponseWriter, r *http.Request, endpoin
 		return
 	}
 	method := map[string]string{"run": http.MethodPost, "runsync": http.MethodPost, "status": http.MethodGet,
-		"stream": http.MethodGet, "cancel": http.MethodPost, "retry": http.MethodPost, "purge-queue": http.MethodPost,
+		"status-sync": http.MethodGet, "stream": http.MethodGet, "cancel": http.MethodPost, "retry": http.MethodPost, "purge-queue": http.MethodPost,
 		"health": http.MethodGet}[op]
-	needsJob := op == "status" || op == "stream" || op == "cancel" || op == "retry"
+	needsJob := op == "status" || op == "status-sync" || op == "stream" || op == "cancel" || op == "retry"
 	switch {
 	case method == "" || needsJob != (jobID != ""):
 		writeProblem(w, http.StatusNotFound, "resource not found")
@@ -148,6 +150,13 @@ func (s *Server) runJob(w http.ResponseWriter, r *http.Request, endpoint string,
 		writeJSON(w, http.StatusOK, map[string]any{"id": j.ID, "status": InQueue})
 		return
 	}
+	s.awaitJob(w, r, j)
+}
+
+// awaitJob answers the job once it is final, or its state when the
+// request's ?wait (1000..300000 ms, default 90 s) ends: runsync and
+// status-sync.
+func (s *Server) awaitJob(w http.ResponseWriter, r *http.Request, j *job) {
 	wait := 90 * time.Second
 	if q := r.URL.Query().Get("wait"); q != "" {
 		ms, err := strconv.Atoi(q)
@@ -195,6 +204,9 @@ func (s *Server) jobOperation(w http.ResponseWriter, r *http.Request, endpoint, 
 		v := s.jobView(j, now)
 		s.mu.Unlock()
 		writeJSON(w, http.StatusOK, v)
+	case "status-sync":
+		s.mu.Unlock()
+		s.awaitJob(w, r, j)
 	case "cancel":
 		if st == InQueue || st == InProgress {
 			j.Cancelled = true

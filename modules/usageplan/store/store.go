@@ -26,6 +26,7 @@ const (
 	Throttled
 	QuotaExceeded
 	ConcurrencyLimited
+	BudgetExhausted
 )
 
 // String returns the outcome's metric label.
@@ -39,6 +40,8 @@ func (o Outcome) String() string {
 		return "quota_exceeded"
 	case ConcurrencyLimited:
 		return "concurrency_limited"
+	case BudgetExhausted:
+		return "budget_exhausted"
 	default:
 		return "unknown"
 	}
@@ -58,6 +61,10 @@ type Request struct {
 	Concurrency int64
 	// Cost is the number of quota units the request uses (0 allowed).
 	Cost int64
+	// Budgets are checked (not charged): a request is admitted only while
+	// each has room; the meters are charged after the response
+	// (Meters.ChargeMeters).
+	Budgets []Budget
 	// Now is the decision time (injected clock).
 	Now time.Time
 }
@@ -81,6 +88,11 @@ type Decision struct {
 	// Lease is the concurrency slot an admitted request holds; it must be
 	// released when the response ends. Zero when no concurrency limit.
 	Lease Lease
+	// Budgets are the room of Request.Budgets, in their order (for an
+	// admitted request); Budget is the index of the exhausted one when the
+	// outcome is BudgetExhausted.
+	Budgets []BudgetState
+	Budget  int
 }
 
 // Charge records the quota units one admitted request used.
@@ -155,12 +167,21 @@ type Keys interface {
 	KeyByID(ctx context.Context, id string) (Key, error)
 	// ListKeys returns every stored key, sorted by creation time.
 	ListKeys(ctx context.Context) ([]Key, error)
+	// RotateKey gives key id the value of newHash; the old value keeps
+	// finding the key (KeyByHash) as Key.PreviousHash until graceUntil, when
+	// the caller refuses it (and the store may forget it). ErrExists when
+	// newHash belongs to another key.
+	RotateKey(ctx context.Context, id, newHash string, graceUntil time.Time) (Key, error)
 }
 
 // Store is the state behind usage plans.
 type Store interface {
 	Limiter
 	Keys
+	Meters
+	Records
+	KeyActivity
+	Pods
 	// Close releases the store's resources (flushes pending counts).
 	Close() error
 }
@@ -181,7 +202,26 @@ type Key struct {
 	Plans []string `json:"plans"`
 	// Created is the creation time (UTC).
 	Created time.Time `json:"created"`
+	// Expires, when set, is when the key stops being accepted.
+	Expires time.Time `json:"expires,omitzero"`
+	// PreviousHash is the value before the last rotation, accepted until
+	// PreviousUntil (the grace period); Rotated is when it was rotated.
+	PreviousHash  string    `json:"previous_hash,omitempty"`
+	PreviousUntil time.Time `json:"previous_until,omitzero"`
+	Rotated       time.Time `json:"rotated,omitzero"`
 }
+
+// AcceptsHash reports whether a value with hash opens k at now: its
+// current value, or the previous one during the grace period.
+func (k Key) AcceptsHash(hash string, now time.Time) bool {
+	if hash == k.Hash {
+		return true
+	}
+	return k.PreviousHash != "" && hash == k.PreviousHash && now.Before(k.PreviousUntil)
+}
+
+// Expired reports whether k has expired at now.
+func (k Key) Expired(now time.Time) bool { return !k.Expires.IsZero() && !now.Before(k.Expires) }
 
 // SortKeys orders keys the way every store lists them: oldest first, then
 // by id, so listings are stable across stores and calls.

@@ -31,6 +31,13 @@ func startStack(t *testing.T, simOpts runpodsim.Options, env map[string]string) 
 	simOpts.APIKey = runpodKey
 	simOpts.Endpoints = append(simOpts.Endpoints, endpointID)
 	sim := runpodsim.Start(t, simOpts)
+	return &stack{t: t, sim: sim, gw: startGateway(t, sim, env)}
+}
+
+// startGateway runs a gateway with runpod.Caddyfile in front of sim (one
+// of several instances when env names a shared GPUGATE_USAGE_STORE).
+func startGateway(t *testing.T, sim *runpodsim.Sim, env map[string]string) *testkit.Gateway {
+	t.Helper()
 	vars := map[string]string{
 		"GPUGATE_JWT_SECRET":    jwtSecret,
 		"GPUGATE_JWT_ISSUER":    jwtIssuer,
@@ -53,7 +60,7 @@ func startStack(t *testing.T, simOpts runpodsim.Options, env map[string]string) 
 			t.Errorf("the RunPod key appears in the gateway log")
 		}
 	})
-	return &stack{t: t, sim: sim, gw: gw}
+	return gw
 }
 
 // admin is the subject whose tokens carry the scope runpod:admin, which

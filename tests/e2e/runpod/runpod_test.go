@@ -134,7 +134,21 @@ func TestValidationErrors(t *testing.T) {
 	if n := len(s.sim.Requests()); n != 0 {
 		t.Fatalf("invalid creates cost %d RunPod calls", n)
 	}
-	// RunPod's own verdict (a GPU type outside its catalog) keeps its 400.
+	// A GPU type outside runpod.Caddyfile's allow-list never reaches RunPod.
+	r := s.call("alice", "POST", "/pods", `{"name":"a","image":"runpod/x","gpu_type":"NVIDIA GTX 9000"}`)
+	if r.Status != 400 || !strings.Contains(r.Message(t), `"NVIDIA GTX 9000" is not allowed on this route`) {
+		t.Fatalf("a GPU type off the allow-list = %d %s", r.Status, r.Body)
+	}
+	if n := len(s.sim.Requests()); n != 0 {
+		t.Fatalf("a refused GPU type cost %d RunPod calls", n)
+	}
+}
+
+// TestUpstreamGPUVerdict: with the allow-list opened to it, RunPod's own
+// verdict on a GPU type outside its catalog keeps its 400.
+func TestUpstreamGPUVerdict(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, fastPods, map[string]string{"RUNPOD_ALLOW_GPU_TYPES": `"NVIDIA GTX 9000"`})
 	r := s.call("alice", "POST", "/pods", `{"name":"a","image":"runpod/x","gpu_type":"NVIDIA GTX 9000"}`)
 	if r.Status != 400 || !strings.Contains(r.Message(t), `unknown GPU type "NVIDIA GTX 9000"`) {
 		t.Fatalf("upstream 400 = %d %s", r.Status, r.Body)

@@ -47,6 +47,8 @@ type counters struct {
 	// only at the old ones instead of walking every record.
 	byStart map[int64][]windowID
 	byDay   map[int64][]dayID
+	// extras are the once-marks, records and last-used times (spend.go).
+	extras
 }
 
 // setWindow stores a window's use, indexing a new window.
@@ -75,6 +77,7 @@ func newCounters() *counters {
 		dirtyD:   map[dayID]struct{}{},
 		byStart:  map[int64][]windowID{},
 		byDay:    map[int64][]dayID{},
+		extras:   newExtras(),
 	}
 }
 
@@ -104,6 +107,11 @@ func (c *counters) Decide(_ context.Context, req store.Request) (store.Decision,
 			return store.Decision{Outcome: store.QuotaExceeded, RetryAfter: end.Sub(req.Now)}, nil
 		}
 	}
+	budgets, exhausted := c.budgetRoom(req)
+	if exhausted >= 0 {
+		return store.Decision{Outcome: store.BudgetExhausted, Budget: exhausted,
+			RetryAfter: budgets[exhausted].Reset}, nil
+	}
 	lid := leaseID{req.KeyID, req.Plan}
 	if req.Concurrency > 0 {
 		if c.inflight[lid] >= req.Concurrency {
@@ -116,23 +124,53 @@ func (c *counters) Decide(_ context.Context, req store.Request) (store.Decision,
 		c.tats[bucket] = nextTat
 		d.ThrottleRemaining, d.ThrottleReset = req.Throttle.Remaining(nextTat, req.Now)
 	}
+	d.Budgets = budgets
+	c.touch(req.KeyID, req.Now)
 	if req.Quota != nil {
-		used += req.Cost
-		c.setWindow(win, used)
-		c.dirtyW[win] = struct{}{}
-		day := store.UTCDay(req.Now)
-		did := dayID{req.KeyID, req.Plan, day.Unix()}
-		rec := c.days[did]
-		rec.Used += req.Cost
-		rec.Remaining = req.Quota.Limit - used
-		c.setDay(did, rec)
-		c.dirtyD[did] = struct{}{}
+		var day time.Time
+		used, day = c.count(req.KeyID, req.Plan, win, req.Quota.Limit, req.Cost, req.Now)
 		d.QuotaRemaining = req.Quota.Limit - used
 		d.QuotaReset = windowEnd.Sub(req.Now)
 		d.Charge = store.Charge{KeyID: req.KeyID, Plan: req.Plan, Window: time.Unix(win.start, 0).UTC(),
 			Day: day, Cost: req.Cost, Limit: req.Quota.Limit}
 	}
 	return d, nil
+}
+
+// count adds cost to the window win and to the UTC day of now, recording
+// the limit's remaining for the day, and returns the window's use and the
+// day. Quotas and meters count alike. Call with c.mu held.
+func (c *counters) count(keyID, plan string, win windowID, limit, cost int64, now time.Time) (int64, time.Time) {
+	used := c.windows[win] + cost
+	c.setWindow(win, used)
+	c.dirtyW[win] = struct{}{}
+	day := store.UTCDay(now)
+	did := dayID{keyID, plan, day.Unix()}
+	rec := c.days[did]
+	rec.Used += cost
+	rec.Remaining = limit - used
+	c.setDay(did, rec)
+	c.dirtyD[did] = struct{}{}
+	return used, day
+}
+
+// budgetRoom returns the room of req's budgets and the index of the first
+// one without room (-1 when all have some). Call with c.mu held.
+func (c *counters) budgetRoom(req store.Request) ([]store.BudgetState, int) {
+	if len(req.Budgets) == 0 {
+		return nil, -1
+	}
+	out := make([]store.BudgetState, len(req.Budgets))
+	exhausted := -1
+	for i, b := range req.Budgets {
+		start, end := b.Quota.Window(req.Now)
+		used := c.windows[windowID{req.KeyID, store.MeterCounter(req.Plan, b.Meter), start.Unix()}]
+		out[i] = store.BudgetState{Remaining: b.Quota.Limit - used, Reset: end.Sub(req.Now)}
+		if used >= b.Quota.Limit && exhausted < 0 {
+			exhausted = i
+		}
+	}
+	return out, exhausted
 }
 
 // Release implements store.Limiter.

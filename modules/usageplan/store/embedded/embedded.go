@@ -35,6 +35,7 @@ const (
 type Store struct {
 	*counters
 	*keyTable
+	pods *podTable
 
 	file          *file // nil for a memory store
 	now           func() time.Time
@@ -55,7 +56,7 @@ var _ store.Store = (*Store)(nil)
 
 // OpenMemory returns a store that keeps everything in memory only.
 func OpenMemory() *Store {
-	return &Store{counters: newCounters(), keyTable: newKeyTable(), now: time.Now}
+	return &Store{counters: newCounters(), keyTable: newKeyTable(), pods: newPodTable(), now: time.Now}
 }
 
 // Options tunes OpenFile.
@@ -80,13 +81,14 @@ func OpenFile(path string, opts Options) (*Store, error) {
 	s.file = f
 	if opts.Now != nil {
 		s.now = opts.Now
+		s.counters.clock = opts.Now
 	}
 	s.onError = opts.OnError
 	s.flushInterval = opts.FlushInterval
 	if s.flushInterval <= 0 {
 		s.flushInterval = DefaultFlushInterval
 	}
-	if err := f.load(s.counters, s.keyTable); err != nil {
+	if err := f.load(s.counters, s.keyTable, s.pods); err != nil {
 		_ = f.close()
 		return nil, err
 	}
@@ -124,10 +126,13 @@ func (s *Store) Flush() error {
 	if now := s.now(); now.Sub(s.lastPrune) >= pruneInterval {
 		s.lastPrune = now
 		dropW, dropD = s.prune(now, now.Add(-windowRetention), now.Add(-dayRetention))
+		s.pruneExtras(now)
 	}
 	ws, ds := s.takeDirty()
-	if err := s.file.writeCounts(ws, ds, dropW, dropD); err != nil {
+	xs := s.takeDirtyExtras()
+	if err := s.file.writeCounts(ws, ds, dropW, dropD, xs); err != nil {
 		s.restoreDirty(ws, ds)
+		s.restoreDirtyExtras(xs)
 		return err
 	}
 	return nil
@@ -163,6 +168,11 @@ func (s *Store) DeleteKey(_ context.Context, id string) error {
 		}
 		return s.file.deleteKey(id)
 	})
+}
+
+// RotateKey implements store.Keys.
+func (s *Store) RotateKey(_ context.Context, id, newHash string, graceUntil time.Time) (store.Key, error) {
+	return s.keyTable.rotate(id, newHash, graceUntil, s.now(), s.persistKey)
 }
 
 func (s *Store) persistKey(k store.Key) error {

@@ -88,7 +88,7 @@ func TestFileStoreFlushBound(t *testing.T) {
 	for {
 		// Read what is committed in the file, as a restart after kill -9 would.
 		c := newCounters()
-		if err := s.file.load(c, newKeyTable()); err != nil {
+		if err := s.file.load(c, newKeyTable(), newPodTable()); err != nil {
 			t.Fatal(err)
 		}
 		if c.windows[windowID{"k1", "p", start.Unix()}] == 4 {

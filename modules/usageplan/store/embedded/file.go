@@ -19,7 +19,15 @@ var (
 	keysBucket    = []byte("keys")
 	windowsBucket = []byte("quota_windows")
 	daysBucket    = []byte("days")
+	// The extras (spend.go) and the pod caps.
+	onceBucket     = []byte("once")
+	recordsBucket  = []byte("records")
+	lastUsedBucket = []byte("last_used")
+	podsBucket     = []byte("pods")
 )
+
+// extraBuckets maps an extra's kind to its bucket.
+var extraBuckets = map[byte][]byte{kindOnce: onceBucket, kindRecord: recordsBucket, kindLastUsed: lastUsedBucket}
 
 // file is the durable copy of keys, quota windows and daily use.
 type file struct{ db *bolt.DB }
@@ -35,7 +43,7 @@ func openFile(path string) (*file, error) {
 		return nil, fmt.Errorf("usage plans store: opening %s (is another gateway using it?): %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{keysBucket, windowsBucket, daysBucket} {
+		for _, b := range [][]byte{keysBucket, windowsBucket, daysBucket, onceBucket, recordsBucket, lastUsedBucket, podsBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -67,7 +75,7 @@ func parseCounterKey(b []byte) (keyID, plan string, unix int64, ok bool) {
 }
 
 // load reads everything into the in-memory state.
-func (f *file) load(c *counters, keys *keyTable) error {
+func (f *file) load(c *counters, keys *keyTable, pods *podTable) error {
 	return f.db.View(func(tx *bolt.Tx) error {
 		err := tx.Bucket(keysBucket).ForEach(func(_, v []byte) error {
 			var k store.Key
@@ -90,7 +98,7 @@ func (f *file) load(c *counters, keys *keyTable) error {
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(daysBucket).ForEach(func(k, v []byte) error {
+		err = tx.Bucket(daysBucket).ForEach(func(k, v []byte) error {
 			id, plan, day, ok := parseCounterKey(k)
 			var rec dayRecord
 			if ok && json.Unmarshal(v, &rec) == nil {
@@ -98,16 +106,88 @@ func (f *file) load(c *counters, keys *keyTable) error {
 			}
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		return loadExtras(tx, c, pods)
+	})
+}
+
+// loadExtras reads the once-marks, records, last-used times and pods.
+func loadExtras(tx *bolt.Tx, c *counters, pods *podTable) error {
+	err := tx.Bucket(onceBucket).ForEach(func(k, v []byte) error {
+		var exp int64
+		if json.Unmarshal(v, &exp) == nil {
+			c.once[string(k)] = exp
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = tx.Bucket(recordsBucket).ForEach(func(k, v []byte) error {
+		var r timed
+		if json.Unmarshal(v, &r) == nil {
+			c.records[string(k)] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = tx.Bucket(lastUsedBucket).ForEach(func(k, v []byte) error {
+		var ns int64
+		if json.Unmarshal(v, &ns) == nil {
+			c.lastUsed[string(k)] = ns
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(podsBucket).ForEach(func(k, v []byte) error {
+		var entries []store.PodEntry
+		if json.Unmarshal(v, &entries) == nil {
+			pods.owners[string(k)] = entries
+		}
+		return nil
+	})
+}
+
+// putPods stores an owner's pods (none: deletes the owner).
+func (f *file) putPods(owner string, entries []store.PodEntry) error {
+	return f.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(podsBucket)
+		if len(entries) == 0 {
+			return b.Delete([]byte(owner))
+		}
+		v, err := json.Marshal(entries)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(owner), v)
 	})
 }
 
 // writeCounts stores changed counts and drops pruned ones in one
 // transaction.
-func (f *file) writeCounts(ws map[windowID]int64, ds map[dayID]dayRecord, dropW []windowID, dropD []dayID) error {
-	if len(ws)+len(ds)+len(dropW)+len(dropD) == 0 {
+func (f *file) writeCounts(ws map[windowID]int64, ds map[dayID]dayRecord, dropW []windowID, dropD []dayID, xs map[string]extraWrite) error {
+	if len(ws)+len(ds)+len(dropW)+len(dropD)+len(xs) == 0 {
 		return nil
 	}
 	return f.db.Update(func(tx *bolt.Tx) error {
+		for name, x := range xs {
+			b := tx.Bucket(extraBuckets[x.kind])
+			var err error
+			if x.present {
+				err = b.Put([]byte(name), x.value)
+			} else {
+				err = b.Delete([]byte(name))
+			}
+			if err != nil {
+				return err
+			}
+		}
 		wb, db := tx.Bucket(windowsBucket), tx.Bucket(daysBucket)
 		for id, used := range ws {
 			v := make([]byte, 8)

@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
@@ -21,9 +22,36 @@ func newKeyTable() *keyTable {
 func (t *keyTable) put(k store.Key) {
 	if old, ok := t.byID[k.ID]; ok {
 		delete(t.byHash, old.Hash)
+		if old.PreviousHash != "" {
+			delete(t.byHash, old.PreviousHash)
+		}
 	}
 	t.byID[k.ID] = k
 	t.byHash[k.Hash] = k.ID
+	if k.PreviousHash != "" {
+		t.byHash[k.PreviousHash] = k.ID
+	}
+}
+
+// rotate gives key id the value newHash, keeping the old one as the
+// previous value until graceUntil.
+func (t *keyTable) rotate(id, newHash string, graceUntil, now time.Time, persist func(store.Key) error) (store.Key, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k, ok := t.byID[id]
+	if !ok {
+		return store.Key{}, store.ErrNotFound
+	}
+	if other, taken := t.byHash[newHash]; taken && other != id || newHash == k.Hash {
+		return store.Key{}, store.ErrExists
+	}
+	k.Plans = append([]string(nil), k.Plans...)
+	k.PreviousHash, k.PreviousUntil, k.Hash, k.Rotated = k.Hash, graceUntil, newHash, now.UTC()
+	if err := persist(k); err != nil {
+		return store.Key{}, err
+	}
+	t.put(k)
+	return k, nil
 }
 
 // create adds k unless its id or hash is taken; persist runs under the lock
@@ -73,6 +101,9 @@ func (t *keyTable) remove(id string, persist func(string) error) error {
 	}
 	delete(t.byID, id)
 	delete(t.byHash, k.Hash)
+	if k.PreviousHash != "" {
+		delete(t.byHash, k.PreviousHash)
+	}
 	return nil
 }
 

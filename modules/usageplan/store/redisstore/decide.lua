@@ -11,6 +11,8 @@
 -- KEYS[1] plan hash   KEYS[2] legacy window key prefix (+ start s; read
 -- once after an upgrade)   KEYS[3] day usage key prefix (+ YYYYMMDD)
 -- KEYS[4] lease zset   KEYS[5] decision marker (undo.lua)
+-- KEYS[6] the key's last-used time   KEYS[7..] the budgets' meter hashes
+-- (laid out like the plan hash: ws, u, dn, du, dr; see meter.lua)
 -- ARGV[1] now (µs; 0 = Redis TIME)   ARGV[2] throttle interval (µs, 0 = none)
 -- ARGV[3] burst             ARGV[4] quota limit (-1 = none)
 -- ARGV[5] cost              ARGV[6] quota period (day, week, month)
@@ -19,16 +21,21 @@
 -- ARGV[10] decision id (lease member; '' = none)
 -- ARGV[11] lease ttl (µs)   ARGV[12] decision marker ttl (ms)
 -- ARGV[13] throttle bucket name
--- ARGV[14..] leases of this lease set to release first (releases this
+-- ARGV[14] number of budgets n; then for each budget its limit (micro-units),
+-- period and offset (µs)
+-- ARGV[15+3n..] leases of this lease set to release first (releases this
 -- instance has not sent yet)
 -- Day keys are built here from their prefix (same hash tag, so the same
 -- Redis Cluster slot).
 -- Returns {outcome, retry_us, throttle_tat_us, quota_used, now_us,
--- window_start_us, window_end_us, utc_day_us}; outcome 0 admitted,
--- 1 throttled, 2 quota exceeded, 3 concurrency limited, 4 undone before it
--- ran (the client gave up and undo.lua came first).
-if #ARGV > 13 then
-  redis.call('ZREM', KEYS[4], unpack(ARGV, 14))
+-- window_start_us, window_end_us, utc_day_us, exhausted budget index
+-- (-1 none), then each budget's remaining and reset (µs)}; outcome 0
+-- admitted, 1 throttled, 2 quota exceeded, 3 concurrency limited, 4 undone
+-- before it ran (the client gave up and undo.lua came first), 5 a budget
+-- without room (retry_us is its window's end).
+local nb = tonumber(ARGV[14])
+if #ARGV > 14 + 3 * nb then
+  redis.call('ZREM', KEYS[4], unpack(ARGV, 15 + 3 * nb))
 end
 local id = ARGV[10]
 if id ~= '' and redis.call('EXISTS', KEYS[5]) == 1 then
@@ -74,6 +81,23 @@ end
 
 if limit >= 0 and used + cost > limit then
   return {2, wend - now, 0, used, now, wstart, wend, day_start}
+end
+
+-- Budgets are checked, not charged (meter.lua charges after the response):
+-- a request is admitted while every budget has room.
+local room = {}
+for i = 1, nb do
+  local a = 14 + (i - 1) * 3
+  local blimit = tonumber(ARGV[a + 1])
+  local bstart, bend = quota_window(now, ARGV[a + 2], tonumber(ARGV[a + 3]))
+  local bh = redis.call('HMGET', KEYS[6 + i], 'ws', 'u')
+  local bused = 0
+  if tonumber(bh[1]) == bstart then bused = tonumber(bh[2]) or 0 end
+  if bused >= blimit then
+    return {5, bend - now, 0, used, now, wstart, wend, day_start, i - 1}
+  end
+  room[#room + 1] = blimit - bused
+  room[#room + 1] = bend - now
 end
 
 if climit > 0 then
@@ -125,4 +149,7 @@ elseif interval > 0 then
   redis.call('HSET', KEYS[1], tfield, int(tat))
   redis.call('PEXPIRE', KEYS[1], math.ceil((tat - now) / 1000) + 1000)
 end
-return {0, 0, tat, used, now, wstart, wend, day_start}
+redis.call('SET', KEYS[6], int(now), 'EX', tonumber(ARGV[8]))
+local out = {0, 0, tat, used, now, wstart, wend, day_start, -1}
+for i = 1, #room do out[9 + i] = room[i] end
+return out

@@ -63,7 +63,7 @@ func (s *Store) fetchKey(ctx context.Context, hash string) (store.Key, error) {
 	if err != nil {
 		return store.Key{}, fmt.Errorf("usage plans store: redis key lookup: %w", err)
 	}
-	return decodeKey(v)
+	return s.followAlias(ctx, v)
 }
 
 func decodeKey(v []byte) (store.Key, error) {
@@ -163,6 +163,9 @@ func (s *Store) DeleteKey(ctx context.Context, id string) error {
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, s.idIndex(id), s.keyRecord(k.Hash))
+		if k.PreviousHash != "" {
+			p.Del(ctx, s.keyRecord(k.PreviousHash))
+		}
 		p.SRem(ctx, s.keySet(), id)
 		return nil
 	})
@@ -170,6 +173,7 @@ func (s *Store) DeleteKey(ctx context.Context, id string) error {
 		return fmt.Errorf("usage plans store: redis delete key: %w", err)
 	}
 	s.cache.forget(k.Hash)
+	s.cache.forget(k.PreviousHash)
 	return nil
 }
 

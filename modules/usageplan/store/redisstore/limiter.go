@@ -60,10 +60,15 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 		s.dayPrefix(req.KeyID, req.Plan),
 		leaseKey,
 		s.markerKey(req.KeyID, id),
+		s.lastUsedKey(req.KeyID),
 	}
 	args := []any{s.scriptNow(req.Now), interval, burst, limit, req.Cost, period, offset,
 		int64(dayTTL / time.Second), req.Concurrency, id, s.leaseTTL.Microseconds(),
-		s.markerTTL().Milliseconds(), req.Bucket}
+		s.markerTTL().Milliseconds(), req.Bucket, len(req.Budgets)}
+	for _, b := range req.Budgets {
+		keys = append(keys, s.planKey(req.KeyID, store.MeterCounter(req.Plan, b.Meter)))
+		args = append(args, b.Quota.Limit, string(b.Quota.Period), b.Quota.Offset.Microseconds())
+	}
 	// Releases of this lease set still waiting for the sender go along,
 	// so they are freed before this decision counts the slots.
 	released := s.cleanups.releasesFor(leaseKey)
@@ -78,7 +83,7 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 		}
 		return store.Decision{}, fmt.Errorf("usage plans store: redis decision: %w", err)
 	}
-	if len(res) != 8 {
+	if len(res) < 8 || (res[0] == 0 && len(res) != 9+2*len(req.Budgets)) {
 		if id != "" {
 			s.undoLater(req, id)
 		}
@@ -100,6 +105,18 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 		return store.Decision{Outcome: store.ConcurrencyLimited, RetryAfter: time.Duration(retry) * time.Microsecond}, nil
 	case 4:
 		return store.Decision{}, errors.New("usage plans store: redis decision undone before it ran")
+	case 5:
+		b := 0
+		if len(res) > 8 {
+			b = int(res[8])
+		}
+		return store.Decision{Outcome: store.BudgetExhausted, Budget: b, RetryAfter: time.Duration(retry) * time.Microsecond}, nil
+	}
+	if n := len(req.Budgets); n > 0 {
+		d.Budgets = make([]store.BudgetState, n)
+		for i := range n {
+			d.Budgets[i] = store.BudgetState{Remaining: res[9+2*i], Reset: time.Duration(res[10+2*i]) * time.Microsecond}
+		}
 	}
 	if req.Throttle != nil {
 		d.ThrottleRemaining, d.ThrottleReset = req.Throttle.Remaining(time.UnixMicro(tat), now)

@@ -37,6 +37,10 @@ var (
 	changeQuotaSource string
 	//go:embed createkey.lua
 	createKeySource string
+	//go:embed meter.lua
+	meterSource string
+	//go:embed putrecord.lua
+	putRecordSource string
 )
 
 // withClock prepends the shared functions to a script.
@@ -114,6 +118,8 @@ type Store struct {
 	refund      *redis.Script
 	changeQuota *redis.Script
 	createKey   *redis.Script
+	meter       *redis.Script
+	putRecord   *redis.Script
 	undo        *redis.Script
 	renew       *redis.Script
 	cache       *keyCache
@@ -174,6 +180,8 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		refund:      withClock(refundSource),
 		changeQuota: withClock(changeQuotaSource),
 		createKey:   redis.NewScript(createKeySource),
+		meter:       withClock(meterSource),
+		putRecord:   redis.NewScript(putRecordSource),
 		undo:        withClock(undoSource),
 		renew:       withClock(renewSource),
 		leases:      newLeaseSet(),
@@ -277,6 +285,15 @@ func (s *Store) markerKey(keyID, id string) string {
 func (s *Store) leaseKey(keyID, plan string) string {
 	return s.prefix + "{" + keyID + "}:leases:" + plan
 }
+func (s *Store) lastUsedKey(keyID string) string { return s.prefix + "{" + keyID + "}:lastused" }
+func (s *Store) onceKey(keyID, plan, once string) string {
+	return s.prefix + "{" + keyID + "}:once:" + plan + ":" + once
+}
+
+// Records and an owner's pods are one Redis key each (no multi-key
+// operation, so no hash tag is needed).
+func (s *Store) recordKey(name string) string { return s.prefix + "record:" + name }
+func (s *Store) podsKey(owner string) string  { return s.prefix + "pods:" + owner }
 
 // Key records share one hash tag, {keys}, so that creating a key (record,
 // id index and id set in one script) and deleting one stay atomic on a

@@ -131,8 +131,8 @@ func TestUndoIsExactlyOnceInEitherOrder(t *testing.T) {
 	}
 
 	undo("early")
-	keys := []string{s.planKey("k", "p"), s.legacyWindowPrefix("k", "p"), s.dayPrefix("k", "p"), s.leaseKey("k", "p"), s.markerKey("k", "early")}
-	res, err := s.decide.Run(ctx, s.rdb, keys, 0, 0, 0, 10, 3, "day", 0, 100, 5, "early", int64(30e6), int64(5000), "").Int64Slice()
+	keys := []string{s.planKey("k", "p"), s.legacyWindowPrefix("k", "p"), s.dayPrefix("k", "p"), s.leaseKey("k", "p"), s.markerKey("k", "early"), s.lastUsedKey("k")}
+	res, err := s.decide.Run(ctx, s.rdb, keys, 0, 0, 0, 10, 3, "day", 0, 100, 5, "early", int64(30e6), int64(5000), "", 0).Int64Slice()
 	if err != nil || res[0] != 4 {
 		t.Fatalf("a decision after its undo: %v %v, want outcome 4", res, err)
 	}

@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("UsageAndQuotaChange", func(t *testing.T) { testUsage(t, newStore(t)) })
 	t.Run("Keys", func(t *testing.T) { testKeys(t, newStore(t)) })
 	t.Run("RaceExactQuota", func(t *testing.T) { RaceExactQuota(t, newStore(t), 64, 100) })
+	runSpend(t, newStore)
 }
 
 func decide(t *testing.T, s store.Store, req store.Request) store.Decision {
