@@ -121,9 +121,9 @@ func drain(body io.ReadCloser) {
 
 // upstreamFailed writes the gateway error for a call that got no usable
 // response.
-func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, err error, body *limitedBody) {
+func (h *Handler) upstreamFailed(w http.ResponseWriter, r *http.Request, err error, body *upstream.LimitedBody) {
 	switch {
-	case body.tooLarge():
+	case body.TooLarge():
 		h.reject(w, r, outcomeTooLarge, gwerror.Response{Type: gwerror.RequestTooLarge})
 	case r.Context().Err() != nil:
 		h.metrics.requests.WithLabelValues(outcomeClientGone).Inc()

@@ -21,6 +21,9 @@ type errorCapture struct {
 	status         int
 	wroteHeader    bool
 	capturing      bool
+	// holdBack, when set and true at the response's start, holds back any
+	// answer (the client's body passed max_body: the answer is the 413).
+	holdBack func() bool
 }
 
 func newErrorCapture(w http.ResponseWriter) *errorCapture {
@@ -41,7 +44,8 @@ func (c *errorCapture) WriteHeader(code int) {
 		return
 	}
 	c.wroteHeader, c.status = true, code
-	if code >= http.StatusBadRequest && (code >= http.StatusInternalServerError || isProblem(c.Header())) {
+	if (c.holdBack != nil && c.holdBack()) ||
+		code >= http.StatusBadRequest && (code >= http.StatusInternalServerError || isProblem(c.Header())) {
 		c.capturing = true
 		c.upstreamHeader = c.Header().Clone()
 		return

@@ -155,10 +155,13 @@ func (h *Handler) proxyTo(w http.ResponseWriter, r *http.Request, next caddyhttp
 	u := *r.URL
 	u.Path, u.RawPath = path, rawPath
 	out.URL = &u
+	var body *upstream.LimitedBody
 	if r.Body != nil && r.Body != http.NoBody {
-		out.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		body = upstream.LimitBody(r.Body, maxBody)
+		out.Body = body
 	}
 	cw := newErrorCapture(w)
+	cw.holdBack = body.TooLarge // whatever RunPod answers a cut-off body, the client gets the 413
 	var err error
 	if onBody != nil {
 		jc := &jobCapture{ResponseWriter: cw, onBody: onBody}
@@ -171,6 +174,12 @@ func (h *Handler) proxyTo(w http.ResponseWriter, r *http.Request, next caddyhttp
 		resp := h.upstream.Failed(err)
 		h.metrics.observe(h.Mode, outcomeFor(resp))
 		h.errors.Write(w, r, resp)
+		return nil
+	}
+	if cw.capturing && body.TooLarge() {
+		h.metrics.observe(h.Mode, outcomeRejected)
+		cw.restoreHeader()
+		h.errors.Write(w, r, gwerror.Response{Type: gwerror.RequestTooLarge})
 		return nil
 	}
 	if cw.capturing {

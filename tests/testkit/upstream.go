@@ -28,8 +28,9 @@ type Upstream struct {
 }
 
 // StartUpstream serves respond (nil: 200 {"ok":true}) on a loopback port
-// until the test ends. respond sees the request after it was recorded,
-// with its body already read.
+// until the test ends. Like an API server it reads each request body
+// first: a body that ends early gets 400 and is not recorded; respond
+// sees the others after they were recorded, their body already read.
 func StartUpstream(t testing.TB, respond http.HandlerFunc) *Upstream {
 	if respond == nil {
 		respond = func(w http.ResponseWriter, _ *http.Request) {
@@ -39,8 +40,12 @@ func StartUpstream(t testing.TB, respond http.HandlerFunc) *Upstream {
 	}
 	u := &Upstream{}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
+		body, err := io.ReadAll(r.Body)
 		if r.URL.Path == "/" && r.Method == http.MethodGet {
+			return
+		}
+		if err != nil { // a cut-off body: what any server answers, and nothing recorded
+			http.Error(w, "incomplete request body", http.StatusBadRequest)
 			return
 		}
 		u.mu.Lock()

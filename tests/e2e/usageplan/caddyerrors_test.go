@@ -18,8 +18,8 @@ import (
 // JSON error, refunded, with an error log line naming the cause.
 func TestCaddysErrorsAreGatewayJSON(t *testing.T) {
 	t.Parallel()
-	u := startUpstream(t)
-	g := startGatewayWith(t, u, map[string]string{"GPUGATE_MAX_BODY": "1MB"})
+	up := testkit.StartUpstream(t, nil) // reads bodies, as an API does
+	g := startGatewayWith(t, startUpstream(t), map[string]string{"GPUGATE_MAX_BODY": "1MB", "GPUGATE_UPSTREAM": up.HostPort()})
 	key := createKey(t, g, "acme", "basic")
 
 	big := bytes.Repeat([]byte("x"), 2<<20)
@@ -28,8 +28,8 @@ func TestCaddysErrorsAreGatewayJSON(t *testing.T) {
 		r.Header.Get("Content-Type") != "application/json" || r.Header.Get("X-Request-Id") == "" {
 		t.Fatalf("2 MB body = %d %v %s", r.Status, r.Header, r.Body)
 	}
-	if u.count() != 0 {
-		t.Fatalf("the upstream received %d requests", u.count())
+	if n := len(up.Requests()); n != 0 {
+		t.Fatalf("the upstream received %d requests", n)
 	}
 	if got := usageToday(t, g, "basic", key.ID); got != [2]int64{0, 50} {
 		t.Fatalf("usage after a 413 = %v, want [0 50]", got)
@@ -48,6 +48,9 @@ func TestCaddysErrorsAreGatewayJSON(t *testing.T) {
 	}
 	if r := g.Call(http.MethodPost, "/api/generate", bytes.Repeat([]byte("y"), 512<<10), "X-Api-Key", key.Value); r.Status != http.StatusOK {
 		t.Fatalf("512 KiB body = %d %s", r.Status, r.Body)
+	}
+	if reqs := up.Requests(); len(reqs) != 1 || len(reqs[0].Body) != 512<<10 {
+		t.Fatalf("the upstream received %d complete requests, want only the 512 KiB one", len(reqs))
 	}
 }
 
