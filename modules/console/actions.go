@@ -13,14 +13,6 @@ import (
 // keys/<id>/<Name>. When Do returns a key with a Value (a new one), the
 // value is shown once, as at creation; otherwise the browser is sent back
 // to the key's page (or to the list, when Leaves) with Done as the notice.
-//
-// Rotation, once the usage-plans app has it, is one more entry:
-//
-//	{Name: "rotate", Label: "Rotate", Done: "Key rotated.", Shown: stored,
-//		Confirm: "Rotate this key? Its current value stops working.",
-//		Do: func(ctx context.Context, app *usageplan.App, id string) (usageplan.KeyView, error) {
-//			return app.RotateKey(ctx, id) // the KeyView carries the new Value
-//		}},
 type keyAction struct {
 	Name    string
 	Label   string
@@ -43,6 +35,11 @@ var keyActions = []keyAction{
 		Shown: func(k usageplan.KeyView) bool { return !k.Enabled },
 		Do: func(ctx context.Context, app *usageplan.App, id string) (usageplan.KeyView, error) {
 			return app.SetKeyEnabled(ctx, id, true)
+		}},
+	{Name: "rotate", Label: "Rotate", Done: "Key rotated.", Shown: stored,
+		Confirm: "Rotate this key? A new value is shown once; the current value keeps working for 24 hours, then stops.",
+		Do: func(ctx context.Context, app *usageplan.App, id string) (usageplan.KeyView, error) {
+			return app.RotateKey(ctx, id, usageplan.Rotation{}) // the default grace; the view carries the new Value
 		}},
 	{Name: "delete", Label: "Delete", Done: "Key deleted.", Danger: true, Leaves: true,
 		Confirm: "Delete this key? Requests with it get 403, and it cannot be restored.",

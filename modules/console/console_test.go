@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gpugate/gpugate/modules/internal/adapttest"
 	"github.com/gpugate/gpugate/modules/usageplan"
@@ -180,7 +181,7 @@ func TestKeyActions(t *testing.T) {
 	t.Setenv("CONSOLE_TEST_PARTNER_KEY", "partner-value-0123456789abcdef")
 	f := newFixture(t, &usageplan.App{Keys: []usageplan.StaticKey{
 		{Name: "partner", Value: "{env.CONSOLE_TEST_PARTNER_KEY}", Plans: []string{"basic"}}}})
-	_, id := createKey(t, f, url.Values{"name": {"acme"}, "plan": {"basic"}})
+	value, id := createKey(t, f, url.Values{"name": {"acme"}, "plan": {"basic"}})
 	page := Base + "keys/" + id
 
 	res := f.do(t, get(page))
@@ -219,6 +220,17 @@ func TestKeyActions(t *testing.T) {
 	if res := f.do(t, post(Base+"keys/static-partner/disable", nil)); res.status != http.StatusConflict ||
 		!strings.Contains(res.body, "is declared in the configuration; change it there and reload") {
 		t.Fatalf("disable a configured key: %d\n%s", res.status, res.body)
+	}
+	rotated := f.do(t, post(page+"/rotate", nil))
+	m := regexp.MustCompile(`<code id="key-value">(gpg_[A-Za-z0-9]+)</code>`).FindStringSubmatch(rotated.body)
+	if rotated.status != http.StatusOK || m == nil || m[1] == value || !strings.Contains(rotated.body, "this value replaces the previous one") {
+		t.Fatalf("rotate: %d\n%s", rotated.status, rotated.body)
+	}
+	if kv, _ := f.app.Key(t.Context(), id); time.Until(kv.PreviousValidUntil) < 23*time.Hour {
+		t.Fatalf("after a rotation the old value's grace is %v, want 24h", kv.PreviousValidUntil)
+	}
+	if res := f.do(t, get(page)); strings.Contains(res.body, m[1]) || strings.Contains(res.body, usageplan.HashKey(m[1])) {
+		t.Fatal("the key page shows the new value or its hash")
 	}
 	res = f.do(t, post(page+"/delete", nil))
 	if res.status != http.StatusSeeOther || res.header.Get("Location") != Base+"?done=delete" {
