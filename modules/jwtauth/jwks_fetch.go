@@ -139,25 +139,25 @@ func (s *remoteKeySet) Destruct() error {
 func (s *remoteKeySet) snapshot() *keySnapshot { return s.current.Load() }
 
 // refetchUnknownKID re-fetches the set because a token named a kid it does
-// not hold. It returns false without any request when the last attempt was
-// less than min_refetch ago; concurrent callers share one fetch.
-func (s *remoteKeySet) refetchUnknownKID(ctx context.Context) bool {
+// not hold, unless the last attempt was less than min_refetch ago;
+// concurrent callers wait for the one fetch in flight. The caller reads the
+// set again afterwards either way.
+func (s *remoteKeySet) refetchUnknownKID(ctx context.Context) {
 	s.mu.Lock()
 	if ch := s.inflight; ch != nil {
 		s.mu.Unlock()
 		select {
 		case <-ch:
-			return s.lastResult()
 		case <-ctx.Done():
-			return false
 		}
+		return
 	}
 	if !s.lastAttempt.IsZero() && s.now().Sub(s.lastAttempt) < s.cfg.minRefetch {
 		s.mu.Unlock()
-		return false
+		return
 	}
 	s.mu.Unlock()
-	return s.fetchShared(false)
+	s.fetchShared(false)
 }
 
 // fetchShared fetches once for all callers that ask at the same time and

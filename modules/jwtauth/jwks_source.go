@@ -35,9 +35,10 @@ func (s *remoteSource) appendKeys(ctx context.Context, kid, alg string, dst []an
 	if keys, ok := snap.byKID[kid]; ok {
 		return appendFitting(dst, keys, alg)
 	}
-	if !s.set.refetchUnknownKID(ctx) {
-		return dst
-	}
+	// Whether or not this call fetched, read the set again: another request's
+	// refetch may have installed the kid between the lookup above and now
+	// (min_refetch then refuses a second fetch, rightly).
+	s.set.refetchUnknownKID(ctx)
 	return appendFitting(dst, s.set.snapshot().byKID[kid], alg)
 }
 
