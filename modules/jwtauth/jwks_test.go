@@ -20,7 +20,7 @@ func jwksHandler(t testing.TB, srv *testkit.JWKSServer, tweak func(s *SourceConf
 // jwksHandlerAt is jwksHandler with the handler's (and its key set's)
 // clock.
 func jwksHandlerAt(t testing.TB, srv *testkit.JWKSServer, now func() time.Time, tweak func(s *SourceConfig)) *Handler {
-	src := SourceConfig{JWKS: srv.JWKSURL(), Refresh: caddyDuration(time.Hour), MinRefetch: caddyDuration(200 * time.Millisecond), Timeout: caddyDuration(2 * time.Second)}
+	src := SourceConfig{JWKS: srv.JWKSURL(), Refresh: caddyDuration(time.Hour), MinRefetch: caddyDuration(200 * time.Millisecond), Timeout: caddyDuration(10 * time.Second)}
 	if tweak != nil {
 		tweak(&src)
 	}
