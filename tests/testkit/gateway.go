@@ -50,7 +50,7 @@ type Gateway struct {
 	cmd    *exec.Cmd
 	// credential, when set, is the user the process runs as.
 	credential *syscall.Credential
-	logs       *syncBuffer
+	logs       *SyncBuffer
 	done       chan struct{}
 	// client is the one HTTP client of the gateway, made once it serves
 	// (its CA exists then), kept across restarts.
@@ -158,7 +158,7 @@ func startProcess(t testing.TB, bin, caddyfile string, opts GatewayOptions, laun
 // site answers.
 func (g *Gateway) Start() {
 	g.t.Helper()
-	g.logs = &syncBuffer{}
+	g.logs = &SyncBuffer{}
 	g.clientMu.Lock()
 	if g.client != nil {
 		g.client.CloseIdleConnections() // they went to the process that stopped
@@ -331,19 +331,22 @@ func (g *Gateway) signal(sig syscall.Signal) {
 // Logs returns everything the process printed so far.
 func (g *Gateway) Logs() string { return g.logs.String() }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
+// SyncBuffer collects a process's output: a bytes.Buffer safe for
+// concurrent writes and reads.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

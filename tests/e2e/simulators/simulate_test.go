@@ -4,14 +4,12 @@
 package simulators
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,25 +20,7 @@ import (
 // simulator is a running `gpugate simulate` process.
 type simulator struct {
 	addr string
-	out  *lockedBuffer
-}
-
-// lockedBuffer collects a process's output for reading while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	out  *testkit.SyncBuffer
 }
 
 // simulate starts `gpugate simulate <args>` on a free loopback port with env
@@ -48,7 +28,7 @@ func (b *lockedBuffer) String() string {
 // must exit promptly) when the test ends.
 func simulate(t *testing.T, env []string, args ...string) *simulator {
 	t.Helper()
-	s := &simulator{addr: testkit.FreeAddr(t), out: &lockedBuffer{}}
+	s := &simulator{addr: testkit.FreeAddr(t), out: &testkit.SyncBuffer{}}
 	cmd := exec.Command(testkit.Binary(t), append(append([]string{"simulate"}, args...), "--listen", s.addr)...)
 	cmd.Env = append(cmd.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = s.out, s.out
