@@ -3,8 +3,6 @@ package usageplan
 import (
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,40 +35,8 @@ func TestClusterSharesExactCounts(t *testing.T) {
 	a, b := startCluster(t, u, r)
 	key := createKey(t, a, "acme", "basic")
 
-	var ok, limited, other atomic.Int64
-	var wg sync.WaitGroup
-	for w := range 32 {
-		g := a
-		if w%2 == 1 {
-			g = b
-		}
-		client := g.Client()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 8 {
-				req, _ := http.NewRequest(http.MethodPut, g.URL+"/api/items/1", nil)
-				req.Header.Set("X-Api-Key", key.Value)
-				resp, err := client.Do(req)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				resp.Body.Close()
-				switch resp.StatusCode {
-				case http.StatusOK:
-					ok.Add(1)
-				case http.StatusTooManyRequests:
-					limited.Add(1)
-				default:
-					other.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if ok.Load() != 100 || limited.Load() != 156 || other.Load() != 0 {
-		t.Fatalf("two instances, quota 100: %d admitted, %d limited, %d other; want exactly 100/156/0", ok.Load(), limited.Load(), other.Load())
+	if got := race(t, http.MethodPut, "/api/items/1", key.Value, 32, 8, a, b); got != (raceResult{100, 156, 0}) {
+		t.Fatalf("two instances, quota 100: %d admitted, %d limited, %d other; want exactly 100/156/0", got.ok, got.limited, got.other)
 	}
 	if u.count() != 100 {
 		t.Fatalf("upstream saw %d requests, want 100", u.count())

@@ -24,29 +24,8 @@ const failoverBound = 10
 // 200 and wants exactly 200 admitted.
 func raceExact(t *testing.T, key string, gws ...*testkit.Gateway) {
 	t.Helper()
-	var ok, limited, other atomic.Int64
-	var wg sync.WaitGroup
-	for w := range 32 {
-		g := gws[w%len(gws)]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 8 {
-				code := get(t, g, "/fast", key)
-				switch code {
-				case http.StatusOK:
-					ok.Add(1)
-				case http.StatusTooManyRequests:
-					limited.Add(1)
-				default:
-					other.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if ok.Load() != 200 || limited.Load() != 56 || other.Load() != 0 {
-		t.Fatalf("quota 200 across %d gateways: %d admitted, %d limited, %d other; want 200/56/0", len(gws), ok.Load(), limited.Load(), other.Load())
+	if got := race(t, http.MethodGet, "/fast", key, 32, 8, gws...); got != (raceResult{200, 56, 0}) {
+		t.Fatalf("quota 200 across %d gateways: %d admitted, %d limited, %d other; want 200/56/0", len(gws), got.ok, got.limited, got.other)
 	}
 }
 

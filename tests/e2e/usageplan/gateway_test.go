@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -252,33 +250,8 @@ func TestEmbeddedGatewayExactQuotaUnderRace(t *testing.T) {
 		"GPUGATE_BASIC_CONCURRENCY": "1000",
 	})})
 	key := createKey(t, g, "acme", "basic")
-	var ok, limited atomic.Int64
-	var wg sync.WaitGroup
-	for range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			client := g.Client()
-			for range 4 {
-				req, _ := http.NewRequest(http.MethodPut, g.URL+"/api/items/1", nil)
-				req.Header.Set("X-Api-Key", key.Value)
-				resp, err := client.Do(req)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					ok.Add(1)
-				} else if resp.StatusCode == http.StatusTooManyRequests {
-					limited.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if ok.Load() != 100 || limited.Load() != 156 || u.count() != 100 {
-		t.Fatalf("64 clients, quota 100: %d admitted, %d limited, upstream saw %d", ok.Load(), limited.Load(), u.count())
+	if got := race(t, http.MethodPut, "/api/items/1", key.Value, 64, 4, g); got != (raceResult{100, 156, 0}) || u.count() != 100 {
+		t.Fatalf("64 clients, quota 100: %+v (admitted, limited, other), upstream saw %d", got, u.count())
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,4 +200,45 @@ func testConcurrencyCap(t *testing.T, u *upstream, key string, gws ...*testkit.G
 	if code, _, _ := call(t, last, http.MethodGet, "/api/jobs/1", key); code != http.StatusOK {
 		t.Fatalf("after the slow requests ended: %d", code)
 	}
+}
+
+// raceResult counts the answers of a race.
+type raceResult struct{ ok, limited, other int64 }
+
+// race sends workers*each requests (method path with the key) at once,
+// worker w through gws[w%len(gws)], and counts 200s, 429s and the rest
+// (transport errors included).
+func race(t *testing.T, method, path, key string, workers, each int, gws ...*testkit.Gateway) raceResult {
+	t.Helper()
+	var ok, limited, other atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		g := gws[w%len(gws)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := g.Client()
+			for range each {
+				req, _ := http.NewRequest(method, g.URL+path, nil)
+				req.Header.Set("X-Api-Key", key)
+				resp, err := client.Do(req)
+				if err != nil {
+					other.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				switch resp.StatusCode {
+				case http.StatusOK:
+					ok.Add(1)
+				case http.StatusTooManyRequests:
+					limited.Add(1)
+				default:
+					other.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return raceResult{ok.Load(), limited.Load(), other.Load()}
 }
