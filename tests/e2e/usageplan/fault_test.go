@@ -55,6 +55,8 @@ type tally struct {
 	// firstCounted is when (unix ns) the first counted 200 after the
 	// recovery arrived.
 	firstCounted atomic.Int64
+	// firstOther describes the first answer counted as other.
+	firstOther atomic.Value
 }
 
 // load runs workers against every gateway until ctx ends, half on /fast
@@ -79,6 +81,7 @@ func (fc *faultCluster) load(ctx context.Context, workers int, recovered *atomic
 					resp, err := client.Do(req)
 					if err != nil {
 						tl.other.Add(1)
+						tl.firstOther.CompareAndSwap(nil, err.Error())
 						continue
 					}
 					_, _ = io.Copy(io.Discard, resp.Body)
@@ -97,6 +100,7 @@ func (fc *faultCluster) load(ctx context.Context, workers int, recovered *atomic
 						tl.unavailable.Add(1)
 					default:
 						tl.other.Add(1)
+						tl.firstOther.CompareAndSwap(nil, resp.Status)
 					}
 				}
 			}(tallies[i])
@@ -228,7 +232,7 @@ func TestFaultSuite(t *testing.T) {
 					i, fc.allow[i], tl.counted.Load(), tl.uncounted.Load(), tl.refused.Load(), tl.unavailable.Load(), tl.other.Load(),
 					time.Duration(tl.firstCounted.Load()-back.UnixNano()).Round(time.Millisecond))
 				if tl.other.Load() != 0 {
-					t.Errorf("gateway %d: %d responses that are neither 200, 429 nor 503", i, tl.other.Load())
+					t.Errorf("gateway %d: %d responses that are neither 200, 429 nor 503, the first: %v", i, tl.other.Load(), tl.firstOther.Load())
 				}
 				if tl.firstCounted.Load() == 0 {
 					t.Errorf("gateway %d never counted again after the recovery", i)
