@@ -32,8 +32,13 @@ func BareBinary(t testing.TB) string {
 // relative to the repository root, or absolute), exactly as StartGateway
 // runs gpugate: same GPUGATE_ADDR / GPUGATE_ADMIN variables, local CA,
 // readiness wait and cleanup. The Caddyfile may use only standard
-// directives.
+// directives; it is adapted by Caddy's own Caddyfile adapter (the bare
+// binary has no gpugate adapter).
 func StartBareCaddy(t testing.TB, caddyfile string, opts GatewayOptions) *Gateway {
 	t.Helper()
-	return startProcess(t, BareBinary(t), caddyfile, opts)
+	bin := BareBinary(t)
+	if !filepath.IsAbs(caddyfile) {
+		caddyfile = Path(t, caddyfile)
+	}
+	return startProcess(t, bin, caddyfile, opts, bin, "run", "--config", caddyfile, "--adapter", "caddyfile")
 }

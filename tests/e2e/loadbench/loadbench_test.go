@@ -7,12 +7,15 @@
 // Redis chain >= 0.90x bare throughput, redis-server <= 15 µs per decision.
 //
 // It runs only under `./xcaddy.sh bench` (GPUGATE_LOAD_BENCH=1): it loads
-// both cores for tens of seconds.
+// both cores for tens of seconds. With GPUGATE_LOAD_PROFILE=<dir>, the
+// last round also writes a CPU profile of each server (from Caddy's admin
+// endpoint) to <dir>/<target>.pprof, for `go tool pprof`.
 package loadbench
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -90,9 +93,9 @@ func BenchmarkChainVsBareProxy(b *testing.B) {
 	}
 	// All three run side by side and are measured in alternating rounds, so
 	// a drift in machine load does not favour whichever runs first.
-	for range rounds {
+	for round := range rounds {
 		for _, t := range targets {
-			measure(b, t)
+			measure(b, t, round == rounds-1)
 		}
 	}
 	base := targets[0]
@@ -123,8 +126,15 @@ func perRequest(d time.Duration, n int) float64 {
 
 // measure runs the load against t for runFor and adds what it served and
 // the CPU it (and its Redis) used; any failed request fails the benchmark.
-func measure(b *testing.B, t *target) {
+// With profile set and GPUGATE_LOAD_PROFILE naming a directory, it also
+// writes the server's CPU profile of the run there.
+func measure(b *testing.B, t *target, profile bool) {
 	b.Helper()
+	var profiled chan error
+	if dir := os.Getenv("GPUGATE_LOAD_PROFILE"); profile && dir != "" {
+		profiled = make(chan error, 1)
+		go func() { profiled <- writeProfile(t.gw, filepath.Join(dir, t.name+".pprof")) }()
+	}
 	cpu0, cmd0, redis0 := cpuOf(b, t.gw.Pid()), time.Duration(0), time.Duration(0)
 	if t.redis != nil {
 		cmd0, redis0 = commandTime(b, t.redis), cpuOf(b, t.redis.Pid())
@@ -149,6 +159,11 @@ func measure(b *testing.B, t *target) {
 	if res.Errors > 0 {
 		b.Fatalf("%s: %d failed requests (first: %s)", t.name, res.Errors, res.FirstError)
 	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			b.Fatal(err)
+		}
+	}
 	t.requests += res.Requests
 	t.elapsed += res.Elapsed
 	cpu := cpuOf(b, t.gw.Pid()) - cpu0
@@ -162,6 +177,29 @@ func measure(b *testing.B, t *target) {
 			perRequest(rc, res.Requests), perRequest(cmd, res.Requests))
 	}
 	fmt.Fprintln(os.Stderr, line)
+}
+
+// writeProfile saves a CPU profile of most of one run (runFor less a
+// second) from the server's admin endpoint to path.
+func writeProfile(gw *testkit.Gateway, path string) error {
+	seconds := int((runFor - time.Second) / time.Second)
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", gw.AdminAddr, seconds))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("CPU profile of %s: %s", gw.AdminAddr, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func cpuOf(b *testing.B, pid int) time.Duration {
