@@ -44,7 +44,10 @@ else
 		--query 'Parameters[].[Name,Value]' --output text |
 		while IFS=$'\t' read -r name value; do printf '%s=%s\n' "${name##*/}" "$value"; done >>"$secrets"
 fi
-chmod 0600 "$secrets"
+# The container's user (uid 10001, see the Dockerfile) reads it through a read-only mount and
+# --envfile: the secrets never become container environment (docker inspect shows none).
+chown 10001 "$secrets"
+chmod 0400 "$secrets"
 umask 022
 
 aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "${IMAGE%%/*}"
@@ -55,9 +58,9 @@ docker rm -f gpugate 2>/dev/null || true
 # instance's network for the load balancer's health checks and Prometheus (open 9180 to those only).
 docker run -d --name gpugate --restart unless-stopped --stop-timeout "$STOP_TIMEOUT" \
 	-p 80:80 -p 443:443 -p 443:443/udp -p 9180:9180 \
-	--env-file "$secrets" \
+	-v "$secrets:/run/secrets/gpugate.env:ro" \
 	-e GPUGATE_ADDR="$GPUGATE_ADDR" -e GPUGATE_BIND= -e GPUGATE_ADMIN=unix//run/gpugate/admin.sock \
 	-e GPUGATE_HTTP_PORT=80 -e GPUGATE_HTTPS_PORT=443 -e GPUGATE_OPS_BIND= \
 	-e GPUGATE_TRUSTED_PROXIES="$GPUGATE_TRUSTED_PROXIES" \
 	-v gpugate-data:/data \
-	"$IMAGE" run --config "/etc/gpugate/$CADDYFILE" --adapter gpugate
+	"$IMAGE" run --config "/etc/gpugate/$CADDYFILE" --adapter gpugate --envfile /run/secrets/gpugate.env

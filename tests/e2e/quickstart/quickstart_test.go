@@ -7,6 +7,8 @@ package quickstart
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -210,6 +212,20 @@ func TestQuickstartAsTheREADMESays(t *testing.T) {
 		}
 	}
 	runBanner(t, first)
+
+	// Health without any credential, as a load balancer probes it: the
+	// readiness body names the usage-plan store's check.
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp := g.Do(http.MethodGet, path, nil)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), `{"status":"ok"`) {
+			t.Errorf("GET %s: %d %s, want 200 with status ok", path, resp.StatusCode, body)
+		}
+		if path == "/readyz" && !strings.Contains(string(body), "usage") {
+			t.Errorf("GET /readyz: %s, want the usage-plan store's check", body)
+		}
+	}
 
 	// Neither the token nor the key is in a log line (the banner goes to
 	// stdout; Caddy's JSON log lines are on stderr).
