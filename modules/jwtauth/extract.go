@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
 
 // TokenLocation is one place jwt_auth looks for the token.
@@ -78,6 +80,8 @@ func removeCredential(r *http.Request, l TokenLocation) {
 	switch l.From {
 	case "header":
 		r.Header.Del(l.Name)
+		// Also for gpugate's upstream client, should a later handler put it back.
+		upstream.MarkCredentialHeader(r, l.Name)
 	case "cookie":
 		removeCookie(r, l.Name)
 	case "query":

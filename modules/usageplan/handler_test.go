@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
+	"github.com/gpugate/gpugate/modules/internal/upstream"
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
 
@@ -219,8 +220,15 @@ func TestKeySources(t *testing.T) {
 	hd := newHandler(t, f.app, &Handler{Plans: []string{"basic"}, KeySource: &KeySource{From: "header", Name: "x-team-key"}})
 	r = httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Header.Set("X-Team-Key", f.key)
-	if res := do(t, hd, r, nil); res.status != http.StatusOK || res.upstream.Header.Get("X-Team-Key") != "" {
+	res = do(t, hd, r, nil)
+	if res.status != http.StatusOK || res.upstream.Header.Get("X-Team-Key") != "" {
 		t.Fatalf("custom header: %d", res.status)
+	}
+	// A later handler that puts it back does not get it past gpugate's
+	// upstream client: the key source named it a credential.
+	res.upstream.Header.Set("X-Team-Key", f.key)
+	if got := upstream.OutboundHeader(res.upstream, nil, nil).Get("X-Team-Key"); got != "" {
+		t.Fatalf("the upstream client sends the key source's header: %q", got)
 	}
 
 	ph := newHandler(t, f.app, &Handler{Plans: []string{"basic"}, KeySource: &KeySource{From: "placeholder", Name: "{http.auth.user.plan_key}"}})

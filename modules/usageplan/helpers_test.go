@@ -125,6 +125,7 @@ func (failingStore) KeyByHash(context.Context, string) (store.Key, error) {
 // replacer and the extra log fields {http.request.uuid} needs.
 func caddyRequest(r *http.Request) (*http.Request, *caddy.Replacer) {
 	r = r.WithContext(context.WithValue(r.Context(), caddyhttp.ExtraLogFieldsCtxKey, new(caddyhttp.ExtraLogFields)))
+	r = r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{}))
 	repl := caddyhttp.NewTestReplacer(r)
 	return r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl)), repl
 }

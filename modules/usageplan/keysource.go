@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/gpugate/gpugate/modules/internal/upstream"
 )
 
 // DefaultKeyHeader is where clients present their key unless configured
@@ -62,6 +63,8 @@ func (ks KeySource) extract(r *http.Request) string {
 		name := textproto.CanonicalMIMEHeaderKey(ks.Name)
 		v := r.Header.Get(name)
 		r.Header.Del(name)
+		// Also for gpugate's upstream client, should a later handler put it back.
+		upstream.MarkCredentialHeader(r, name)
 		return strings.TrimSpace(v)
 	}
 }

@@ -37,7 +37,7 @@ var forwardingHeaders = [...]string{
 	"X-Forwarded-Prefix", "X-Real-Ip", "Via",
 }
 
-// credentialsVar is the request variable (caddyhttp vars) in which
+// credentialsVar is the request variable (caddyhttp vars) in which the
 // modules that read a credential from a request header (usage_plan's
 // key_source, jwt_auth's from header) record its name, so that the header is
 // stripped before any upstream call as the standard ones are.
