@@ -3,12 +3,12 @@ package embedded
 import (
 	"context"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/gpugate/gpugate/modules/usageplan/store"
 	"github.com/gpugate/gpugate/modules/usageplan/store/storetest"
+	"github.com/gpugate/gpugate/tests/testkit"
 )
 
 func TestMemoryStoreConformance(t *testing.T) {
@@ -132,7 +132,7 @@ func TestCloseIsIdempotent(t *testing.T) {
 
 // TestCloseStopsTheFlushGoroutine: no goroutine outlives the store.
 func TestCloseStopsTheFlushGoroutine(t *testing.T) {
-	before := runtime.NumGoroutine()
+	g := testkit.SnapshotGoroutines()
 	for range 5 {
 		s, err := OpenFile(filepath.Join(t.TempDir(), "usage.db"), Options{})
 		if err != nil {
@@ -140,11 +140,5 @@ func TestCloseStopsTheFlushGoroutine(t *testing.T) {
 		}
 		_ = s.Close()
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			t.Fatalf("goroutines: %d before, %d after closing", before, runtime.NumGoroutine())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	g.NoLeaks(t)
 }
