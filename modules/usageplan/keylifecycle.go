@@ -168,19 +168,9 @@ func (a *App) RotateKey(ctx context.Context, id string, rot Rotation) (KeyView, 
 		}
 		grace = d
 	}
-	value := rot.Value
-	if value == "" {
-		v, err := NewKeyValue()
-		if err != nil {
-			return KeyView{}, err
-		}
-		value = v
-	} else if len(value) < minImportedKeyLen {
-		return KeyView{}, badRequest("an imported key value must have at least %d characters", minImportedKeyLen)
-	}
-	hash := HashKey(value)
-	if _, ok := a.static[hash]; ok {
-		return KeyView{}, fmt.Errorf("%w: this value belongs to a key declared in the configuration", errConflict)
+	value, hash, err := a.storedKeyValue(rot.Value)
+	if err != nil {
+		return KeyView{}, err
 	}
 	k, err := a.st().RotateKey(ctx, id, hash, a.now().Add(grace).UTC())
 	if err != nil {

@@ -105,19 +105,9 @@ func (a *App) CreateKey(ctx context.Context, nk NewKey) (KeyView, error) {
 	if err := a.checkPlans(nk.Plans); err != nil {
 		return KeyView{}, err
 	}
-	value := nk.Value
-	if value == "" {
-		v, err := NewKeyValue()
-		if err != nil {
-			return KeyView{}, err
-		}
-		value = v
-	} else if len(value) < minImportedKeyLen {
-		return KeyView{}, badRequest("an imported key value must have at least %d characters", minImportedKeyLen)
-	}
-	hash := HashKey(value)
-	if _, ok := a.static[hash]; ok {
-		return KeyView{}, fmt.Errorf("%w: this value belongs to a key declared in the configuration", errConflict)
+	value, hash, err := a.storedKeyValue(nk.Value)
+	if err != nil {
+		return KeyView{}, err
 	}
 	expires, err := parseExpiry(nk.Expires, a.now())
 	if err != nil {
@@ -247,4 +237,24 @@ func (a *App) keyPlan(kv KeyView, name string) (*compiledPlan, error) {
 		return nil, badRequest("unknown plan %q", name)
 	}
 	return p, nil
+}
+
+// storedKeyValue is the value of a stored key being created or rotated and
+// its hash: a new random value when given is empty, else given (an imported
+// value), which must be long enough and must not be a key declared in the
+// configuration.
+func (a *App) storedKeyValue(given string) (value, hash string, err error) {
+	value = given
+	if value == "" {
+		if value, err = NewKeyValue(); err != nil {
+			return "", "", err
+		}
+	} else if len(value) < minImportedKeyLen {
+		return "", "", badRequest("an imported key value must have at least %d characters", minImportedKeyLen)
+	}
+	hash = HashKey(value)
+	if _, ok := a.static[hash]; ok {
+		return "", "", fmt.Errorf("%w: this value belongs to a key declared in the configuration", errConflict)
+	}
+	return value, hash, nil
 }
