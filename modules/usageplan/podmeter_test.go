@@ -29,6 +29,7 @@ const (
 	podOwner    = "alice"
 	podKeyID    = "static-alice"
 	rtx4090     = "NVIDIA GeForce RTX 4090" // 0.69 USD per GPU and hour in the simulator
+	rtxA6000    = "NVIDIA RTX A6000"
 	podMeterDay = "2026-11-22"
 )
 
@@ -269,4 +270,24 @@ func TestPodStoppedElsewhereChargedAtNextListing(t *testing.T) {
 	// The pod still running was never charged; its stop charges its 1.5 h.
 	s.expect(s.call("POST", "/pods/"+kept+"/stop", ""), "stop of the kept pod", 200,
 		map[string]string{"pod_usd": "1.035", "pod_gpu_seconds": "5400"})
+}
+
+// TestPodPricedByGPUType: a price row naming GPU types prices those pods
+// per GPU and hour, whether the gateway stops the pod or a listing finds
+// it terminated elsewhere; a pod of another type falls through to the next
+// row (none here: the pod's own cost).
+func TestPodPricedByGPUType(t *testing.T) {
+	s := startPodMeter(t, map[string]*usageplan.MeterConfig{"usd": {Sources: []string{metering.RunPodPod}, Unit: usageplan.UnitUSD,
+		Prices: []usageplan.Price{{USDPerHour: 2, GPUTypes: []string{"NVIDIA L40S", rtx4090}}}}})
+	priced := s.create(rtx4090, 2)
+	unpriced := s.create(rtxA6000, 1) // 0.79 USD per hour in the simulator
+	elsewhere := s.create(rtx4090, 1)
+	s.clock.Advance(30 * time.Minute)
+	s.expect(s.call("POST", "/pods/"+priced+"/stop", ""), "stop of the 4090 pod", 200, map[string]string{"usd": "2"})
+	s.expect(s.call("DELETE", "/pods/"+unpriced, ""), "delete of the A6000 pod", 204, map[string]string{"usd": "0.395"})
+	s.onSim(elsewhere, "terminate")
+	s.expect(s.call("GET", "/pods", ""), "the listing that finds the 4090 pod gone", 200, map[string]string{"usd": "1"})
+	if got := s.used("usd"); got != 3.395 {
+		t.Fatalf("get-usage usd = %v, want 3.395", got)
+	}
 }
