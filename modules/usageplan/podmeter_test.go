@@ -291,3 +291,28 @@ func TestPodPricedByGPUType(t *testing.T) {
 		t.Fatalf("get-usage usd = %v, want 3.395", got)
 	}
 }
+
+// TestPodStoppedElsewhereNoticedByAnAction: a pod stopped on RunPod and
+// then deleted, or started again, through the gateway before any listing
+// is charged its run up to that request (the request noticed the stop, as
+// a listing does), once.
+func TestPodStoppedElsewhereNoticedByAnAction(t *testing.T) {
+	s := startPodMeter(t, podMeters)
+	deleted := s.create(rtx4090, 1)
+	restarted := s.create(rtx4090, 2)
+	s.clock.Advance(20 * time.Minute)
+	s.onSim(deleted, "stop")
+	s.onSim(restarted, "stop")
+	s.clock.Advance(10 * time.Minute)
+	s.expect(s.call("DELETE", "/pods/"+deleted, ""), "delete of a pod stopped on RunPod", 204,
+		map[string]string{"pod_usd": "0.345", "pod_gpu_seconds": "1800"})
+	s.expect(s.call("POST", "/pods/"+restarted+"/start", ""), "start of a pod stopped on RunPod", 200,
+		map[string]string{"pod_usd": "0.69", "pod_gpu_seconds": "3600"})
+	s.clock.Advance(15 * time.Minute)
+	s.expect(s.call("GET", "/pods", ""), "the next listing", 200, nil)
+	s.expect(s.call("POST", "/pods/"+restarted+"/stop", ""), "stop of the started pod", 200,
+		map[string]string{"pod_usd": "0.345", "pod_gpu_seconds": "1800"})
+	if got := s.used("pod_usd"); got != 1.38 {
+		t.Fatalf("get-usage pod_usd = %v, want 1.38", got)
+	}
+}
