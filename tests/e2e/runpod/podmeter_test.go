@@ -1,6 +1,7 @@
 package runpod
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -217,4 +218,70 @@ func TestPodCapUSDPerHour(t *testing.T) {
 	p.create(1) // 4.30 of 5
 	p.call("POST", "/pods/"+first+"/stop", "").Want(t, 200)
 	p.create(2) // 0.86 + 1.72
+}
+
+// TestPodChargedOnceAcrossInstances: two instances on one Redis list
+// alice's pods at once after RunPod stopped one: it is charged once, in
+// one access log line of one of them, and get-usage on either shows it.
+func TestPodChargedOnceAcrossInstances(t *testing.T) {
+	t.Parallel()
+	r := testkit.StartRedis(t, testkit.RedisOptions{})
+	sim := runpodsim.Start(t, runpodsim.Options{APIKey: runpodKey, Endpoints: []string{endpointID}})
+	env := map[string]string{"GPUGATE_USAGE_STORE": r.URL(0), "RUNPOD_METERING": "on"}
+	gws := []*testkit.Gateway{startGateway(t, sim, env), startGateway(t, sim, env)}
+	keyID, tok := meteredToken(t, gws[0], "alice")
+	p := &podMeterGateway{t: t, sim: sim, gw: gws[0], keyID: keyID, tok: tok}
+	id := p.create(1)
+	p.runFor(id, time.Second)
+	req, _ := http.NewRequest("POST", sim.ManagementURL+"/pods/"+id+"/action", strings.NewReader(`{"action":"stop"}`))
+	req.Header.Set("Authorization", "Bearer "+runpodKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stop on RunPod: %v %v", resp, err)
+	}
+	_ = resp.Body.Close()
+
+	// Six listings at once, three on each instance (plain clients: no
+	// t.Fatal outside the test's goroutine).
+	done := make(chan error)
+	for i := range 6 {
+		gw := gws[i%2]
+		go func() {
+			req, _ := http.NewRequest("GET", gw.URL+"/pods", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := gw.Client().Do(req)
+			if err == nil {
+				_ = resp.Body.Close()
+				if resp.StatusCode != 200 {
+					err = fmt.Errorf("listing = %d", resp.StatusCode)
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 6 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var charged []string
+	testkit.Eventually(t, 5*time.Second, "a metered_pod_usd log line", func() bool {
+		charged = meteredPodLog.FindAllString(gws[0].Logs()+gws[1].Logs(), -1)
+		return len(charged) > 0
+	})
+	p.call("GET", "/pods", "").Want(t, 200, id)
+	callAs(t, gws[1], tok, "GET", "/pods", "").Want(t, 200, id)
+	if charged = meteredPodLog.FindAllString(gws[0].Logs()+gws[1].Logs(), -1); len(charged) != 1 {
+		t.Fatalf("metered_pod_usd lines across the instances: %v, want one", charged)
+	}
+	var total float64
+	for _, gw := range gws {
+		total += gw.ScrapeMetrics().Sum("gpugate_usage_plan_metered_units_total", `plan="gpu"`, `meter="pod_usd"`)
+	}
+	for _, gw := range gws {
+		if used := (&podMeterGateway{t: t, gw: gw, keyID: keyID}).used(); used != total || used <= 0 {
+			t.Fatalf("get-usage pod_usd = %v, the instances' metric sums to %v", used, total)
+		}
+	}
 }
