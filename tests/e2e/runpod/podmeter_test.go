@@ -218,6 +218,50 @@ func TestPodCapUSDPerHour(t *testing.T) {
 	p.create(1) // 4.30 of 5
 	p.call("POST", "/pods/"+first+"/stop", "").Want(t, 200)
 	p.create(2) // 0.86 + 1.72
+	// Starting the stopped pod again would make 6.02 USD per hour.
+	actions := len(p.sim.RequestsTo("POST", "/v2/pods/"+first+"/action"))
+	p.call("POST", "/pods/"+first+"/start", "").Want(t, 403, "Pod cap max_usd_per_hour reached")
+	if n := len(p.sim.RequestsTo("POST", "/v2/pods/"+first+"/action")); n != actions {
+		t.Fatal("a start past max_usd_per_hour reached RunPod")
+	}
+}
+
+// TestPodBudgetRefusesCreates: once the pods' charges use up the key's
+// monthly pod_usd budget, creating or starting a pod is refused with 429
+// "Limit Exceeded", Retry-After at the month's end and the budget's
+// RateLimit item, without a RunPod call; listing and deleting still work.
+func TestPodBudgetRefusesCreates(t *testing.T) {
+	t.Parallel()
+	p := startPodMeterGateway(t, map[string]string{"RUNPOD_POD_USD_PER_MONTH": "0.0005"})
+	id := p.create(4)
+	p.runFor(id, time.Second) // 3.44 USD per hour: about 0.001 USD
+	p.call("POST", "/pods/"+id+"/stop", "").Want(t, 200)
+	if charged := p.waitCharges(1)[0]; charged < 0.0005 {
+		t.Fatalf("the stop charged %v USD, want more than the budget", charged)
+	}
+	posts := len(p.sim.RequestsTo("POST", "/v2/pods"))
+	actions := len(p.sim.RequestsTo("POST", "/v2/pods/"+id+"/action"))
+	for _, c := range []struct{ what, path, body string }{
+		{"create", "/pods", `{"name":"more","image":"runpod/pytorch:2.4.0","gpu_type":"` + l40s + `"}`},
+		{"start", "/pods/" + id + "/start", ""},
+	} {
+		res := p.call("POST", c.path, c.body)
+		now := time.Now().UTC()
+		res.Want(t, 429, `{"message":"Limit Exceeded"}`)
+		monthEnd := time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+		want := int(monthEnd.Sub(now) / time.Second)
+		if ra, _ := strconv.Atoi(res.Header.Get("Retry-After")); ra < want-5 || ra > want+5 {
+			t.Fatalf("%s: Retry-After %q, want about %d (the UTC month's end)", c.what, res.Header.Get("Retry-After"), want)
+		}
+		if rl := res.Header.Get("Ratelimit"); !strings.HasPrefix(rl, `"budget_pod_usd";r=0;t=`) {
+			t.Fatalf("%s: RateLimit %q", c.what, rl)
+		}
+	}
+	if len(p.sim.RequestsTo("POST", "/v2/pods")) != posts || len(p.sim.RequestsTo("POST", "/v2/pods/"+id+"/action")) != actions {
+		t.Fatal("a create or start refused by the budget reached RunPod")
+	}
+	p.call("GET", "/pods", "").Want(t, 200, id)
+	p.call("DELETE", "/pods/"+id, "").Want(t, 204)
 }
 
 // TestPodChargedOnceAcrossInstances: two instances on one Redis list
