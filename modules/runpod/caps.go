@@ -175,7 +175,7 @@ func (h *Handler) meterPod(r *http.Request, f podFields, since time.Time, now ti
 		return
 	}
 	rd := metering.Reading{Source: metering.RunPodPod, Seconds: now.Sub(since).Seconds(), USDPerHour: f.Cost,
-		Once: fmt.Sprintf("runpod:pod:%s:%d", f.ID, since.Unix())}
+		Once: fmt.Sprintf("runpod:pod:%s:%d", f.ID, since.UnixNano())}
 	if f.GPU != nil {
 		rd.GPUType, rd.GPUs = f.GPU.ID, f.GPU.Count
 	}

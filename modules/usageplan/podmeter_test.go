@@ -316,3 +316,17 @@ func TestPodStoppedElsewhereNoticedByAnAction(t *testing.T) {
 		t.Fatalf("get-usage pod_usd = %v, want 1.38", got)
 	}
 }
+
+// TestPodRunsWithinOneSecondChargedEach: two runs of a pod that start in
+// the same second are two charges (the once-mark is per start, not per
+// second).
+func TestPodRunsWithinOneSecondChargedEach(t *testing.T) {
+	s := startPodMeter(t, podMeters)
+	id := s.create(rtx4090, 1)
+	s.clock.Advance(100 * time.Millisecond)
+	s.expect(s.call("POST", "/pods/"+id+"/stop", ""), "first stop", 200, map[string]string{"pod_gpu_seconds": "0.1", "pod_usd": "0.000019"})
+	s.clock.Advance(100 * time.Millisecond)
+	s.expect(s.call("POST", "/pods/"+id+"/start", ""), "start", 200, nil)
+	s.clock.Advance(400 * time.Millisecond)
+	s.expect(s.call("POST", "/pods/"+id+"/stop", ""), "second stop", 200, map[string]string{"pod_gpu_seconds": "0.4", "pod_usd": "0.000077"})
+}
