@@ -69,8 +69,11 @@ func podHolds(status string) bool {
 // entryOf is the cap entry of a pod as RunPod describes it.
 func entryOf(f podFields, since time.Time) store.PodEntry {
 	e := store.PodEntry{ID: f.ID, GPUs: 1, CostMicros: micros(f.Cost), Running: podHolds(f.Status), Since: since}
-	if f.GPU != nil && f.GPU.Count > 0 {
-		e.GPUs = int64(f.GPU.Count)
+	if f.GPU != nil {
+		e.GPUType = f.GPU.ID
+		if f.GPU.Count > 0 {
+			e.GPUs = int64(f.GPU.Count)
+		}
 	}
 	return e
 }
@@ -126,7 +129,7 @@ func (h *Handler) reserveCreate(w http.ResponseWriter, r *http.Request, owner st
 		cost = h.gpuPrice(r, c.GPU.ID) * float64(c.GPU.Count)
 	}
 	id := "pending-" + strings.ToLower(rand.Text())
-	e := store.PodEntry{ID: id, GPUs: int64(c.GPU.Count), CostMicros: micros(cost), Pending: true, Since: h.shared.Now()}
+	e := store.PodEntry{ID: id, GPUs: int64(c.GPU.Count), GPUType: c.GPU.ID, CostMicros: micros(cost), Pending: true, Since: h.shared.Now()}
 	return id, h.reserve(w, r, owner, e)
 }
 
@@ -172,7 +175,7 @@ func (h *Handler) meterPod(r *http.Request, f podFields, since time.Time, now ti
 		return
 	}
 	rd := metering.Reading{Source: metering.RunPodPod, Seconds: now.Sub(since).Seconds(), USDPerHour: f.Cost,
-		Once: fmt.Sprintf("runpod:pod:%s:%d", f.ID, since.Unix())}
+		Once: fmt.Sprintf("runpod:pod:%s:%d", f.ID, since.UnixNano())}
 	if f.GPU != nil {
 		rd.GPUType, rd.GPUs = f.GPU.ID, f.GPU.Count
 	}
@@ -222,7 +225,7 @@ func (h *Handler) reconcile(r *http.Request, owner string, listed []podFields) {
 				gone.GPU = &struct {
 					ID    string `json:"id"`
 					Count int    `json:"count"`
-				}{Count: int(e.GPUs)}
+				}{ID: e.GPUType, Count: int(e.GPUs)}
 				h.meterPod(r, gone, e.Since, now)
 			}
 			h.removePod(r, owner, e.ID)

@@ -141,6 +141,13 @@ func (h *Handler) podAction(w http.ResponseWriter, r *http.Request, owner, id, a
 	if h.shared != nil {
 		now = h.shared.Now()
 	}
+	if capped && known && !podHolds(before.Status) {
+		// Stopped elsewhere since the gateway recorded it running: charged
+		// up to now, as the listing that noticed it would (once per start).
+		if e, ok := h.ownerEntry(r, owner, id); ok && e.Running {
+			h.meterPod(r, before, e.Since, now)
+		}
+	}
 	if action == "terminate" {
 		if _, ok := h.upstreamCall(w, r, http.MethodDelete, "/pods/"+id, nil, http.StatusNoContent, http.StatusOK); ok {
 			if known && podHolds(before.Status) {

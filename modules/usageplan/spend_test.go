@@ -173,3 +173,55 @@ func TestExpiredKeyRefused(t *testing.T) {
 		t.Fatalf("after expiry: %d %s", res.status, res.body)
 	}
 }
+
+// TestPriceRowsByGPUTypeAndPath: the first row whose GPU types and path
+// match a reading prices it. A GPU type row prices a pod per GPU and hour;
+// jobs (which carry no GPU type) skip it and take their path's row; a pod
+// of a type no row names, on a path no row names, falls back to the pod's
+// own cost, and a job there is not charged.
+func TestPriceRowsByGPUTypeAndPath(t *testing.T) {
+	t.Setenv("TEST_GPU_KEY", gpuKey)
+	app := newApp(t, &App{Plans: map[string]*Plan{"gpu": {Meters: map[string]*MeterConfig{
+		"usd": {Sources: []string{metering.RunPodPod, metering.RunPodExecution}, Unit: UnitUSD, Prices: []Price{
+			{USDPerHour: 2, GPUTypes: []string{"NVIDIA A100 80GB PCIe", "NVIDIA GeForce RTX 4090"}},
+			{USDPerHour: 3.6, Path: "/jobs/video/*"},
+			{USDPerHour: 7.2, GPUTypes: []string{"NVIDIA H100 80GB HBM3"}, Path: "/pods/*"},
+		}},
+	}}}, Keys: []StaticKey{{Name: "gpu", Value: "{env.TEST_GPU_KEY}", Plans: []string{"gpu"}}}}, testkit.NewClock(noon))
+	h := newHandler(t, app, &Handler{Plans: []string{"gpu"}})
+	cases := []struct {
+		what, path string
+		reading    metering.Reading
+		want       string // the units charged, "" for none
+	}{
+		{"a 2 x 4090 pod for 30 min", "/pods/p1/stop",
+			metering.Reading{Source: metering.RunPodPod, Seconds: 1800, GPUType: "NVIDIA GeForce RTX 4090", GPUs: 2, USDPerHour: 1.38, Once: "p1"}, "2"},
+		{"an A100 pod for 15 min on a job path", "/jobs/video/x",
+			metering.Reading{Source: metering.RunPodPod, Seconds: 900, GPUType: "NVIDIA A100 80GB PCIe", GPUs: 1, USDPerHour: 1.64, Once: "p2"}, "0.5"},
+		{"a job of 10 s on the video endpoint", "/jobs/video/status/j1",
+			metering.Reading{Source: metering.RunPodExecution, Seconds: 10, Once: "j1"}, "0.01"},
+		{"an H100 pod for 1 h on a pods path", "/pods/p3",
+			metering.Reading{Source: metering.RunPodPod, Seconds: 3600, GPUType: "NVIDIA H100 80GB HBM3", GPUs: 1, USDPerHour: 2.99, Once: "p3"}, "7.2"},
+		{"an H100 pod for 1 h elsewhere: its own cost", "/other",
+			metering.Reading{Source: metering.RunPodPod, Seconds: 3600, GPUType: "NVIDIA H100 80GB HBM3", GPUs: 1, USDPerHour: 2.99, Once: "p4"}, "2.99"},
+		{"a job of 10 s on another endpoint: no row", "/jobs/llm/status/j2",
+			metering.Reading{Source: metering.RunPodExecution, Seconds: 10, Once: "j2"}, ""},
+	}
+	for _, c := range cases {
+		res := do(t, h, get(c.path, gpuKey), func(w http.ResponseWriter, r *http.Request) error {
+			metering.Record(r.Context(), c.reading)
+			w.WriteHeader(http.StatusOK)
+			return nil
+		})
+		if got, _ := res.repl.GetString(MeteredPlaceholderPrefix + "usd"); res.status != 200 || got != c.want {
+			t.Errorf("%s: %d, charged %q USD, want %q", c.what, res.status, got, c.want)
+		}
+	}
+	days, err := app.UsageOf(context.Background(), "gpu", "static-gpu", noon, noon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := days.Meters["usd"]["static-gpu"]; len(got) != 1 || got[0][0] != 12.7 {
+		t.Fatalf("get-usage usd: %v, want 12.7 today", got)
+	}
+}

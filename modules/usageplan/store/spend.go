@@ -102,6 +102,9 @@ type PodEntry struct {
 	// pod runs (or is being created or started).
 	GPUs       int64 `json:"gpus"`
 	CostMicros int64 `json:"cost"`
+	// GPUType is the pod's GPU type id, for a meter's price table when the
+	// pod is charged from this entry (terminated elsewhere).
+	GPUType string `json:"gpu_type,omitempty"`
 	// Running is false for a stopped pod (it still counts as a pod).
 	Running bool `json:"running"`
 	// Since is when the pod was last seen starting to run (for metering).
