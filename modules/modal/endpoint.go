@@ -54,7 +54,7 @@ func parseUpstreamURL(raw string) (*url.URL, []string, error) {
 	}
 	base, err := upstream.SplitPath(u.EscapedPath())
 	if err != nil {
-		return nil, nil, fmt.Errorf("modal url: base path of %q: %v", raw, err)
+		return nil, nil, fmt.Errorf("modal url: base path of %q: %w", raw, err)
 	}
 	host := strings.ToLower(u.Host)
 	if port := u.Port(); (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
@@ -78,7 +78,7 @@ func parsePrefix(field, prefix string) ([]string, error) {
 	}
 	segs, err := upstream.SplitPath(prefix)
 	if err != nil {
-		return nil, fmt.Errorf("modal %s: %q: %v", field, prefix, err)
+		return nil, fmt.Errorf("modal %s: %q: %w", field, prefix, err)
 	}
 	return segs, nil
 }

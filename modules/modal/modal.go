@@ -167,7 +167,7 @@ func (h *Handler) provisionEndpoint() error {
 	if strings.Contains(raw, "{") {
 		resolved, err := caddy.NewReplacer().ReplaceOrErr(raw, true, true)
 		if err != nil {
-			return fmt.Errorf("modal url: cannot resolve the placeholders in %q", raw)
+			return fmt.Errorf("modal url: cannot resolve the placeholders in %q: %w", raw, err)
 		}
 		raw = resolved
 	}
