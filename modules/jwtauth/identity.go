@@ -24,16 +24,18 @@ func identityFrom(ctx context.Context) *identity {
 // userPlaceholderPrefix is the namespace of the claim placeholders.
 const userPlaceholderPrefix = "http.auth.user."
 
-// setPlaceholders publishes {http.auth.user.id} and, lazily,
-// {http.auth.user.<claim>} (dots reach nested claims).
-func setPlaceholders(r *http.Request, id *identity) {
-	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	if !ok {
-		return
-	}
-	repl.Set(userPlaceholderPrefix+"id", id.userID)
+// identityPlaceholders are an identity's placeholder values.
+type identityPlaceholders struct {
+	userID any // {http.auth.user.id}
+	claims caddy.ReplacerFunc
+}
+
+// newIdentityPlaceholders makes id's placeholder values: the user id and
+// a function that reads {http.auth.user.<claim>} (dots reach nested
+// claims) when a placeholder asks.
+func newIdentityPlaceholders(id *identity) identityPlaceholders {
 	claims := id.claims
-	repl.Map(func(key string) (any, bool) {
+	return identityPlaceholders{userID: id.userID, claims: func(key string) (any, bool) {
 		name, ok := strings.CutPrefix(key, userPlaceholderPrefix)
 		if !ok {
 			return nil, false
@@ -43,5 +45,16 @@ func setPlaceholders(r *http.Request, id *identity) {
 			return nil, false
 		}
 		return claimString(v), true
-	})
+	}}
+}
+
+// setPlaceholders publishes {http.auth.user.id} and, lazily,
+// {http.auth.user.<claim>}.
+func setPlaceholders(r *http.Request, id *identity) {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return
+	}
+	repl.Set(userPlaceholderPrefix+"id", id.placeholders.userID)
+	repl.Map(id.placeholders.claims)
 }

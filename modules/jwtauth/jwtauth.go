@@ -292,7 +292,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		h.forbid(w, r, missing)
 		return nil
 	}
-	h.metrics.results.WithLabelValues("ok").Inc()
+	h.metrics.ok()
 	if !h.KeepAuthorization {
 		r.Header.Del("Authorization")
 		for _, l := range h.From {
@@ -327,7 +327,7 @@ func (h *Handler) identify(ctx context.Context, token string) (*identity, *rejec
 	if h.cache != nil {
 		key = sha256.Sum256([]byte(token))
 		if id := h.cache.get(key); id != nil {
-			h.metrics.cache.WithLabelValues("hit").Inc()
+			h.metrics.cacheHit()
 			return id, nil
 		}
 		h.metrics.cache.WithLabelValues("miss").Inc()
@@ -358,7 +358,7 @@ func (h *Handler) authorizeOnly(w http.ResponseWriter, r *http.Request, next cad
 		h.forbid(w, r, missing)
 		return nil
 	}
-	h.metrics.results.WithLabelValues("ok").Inc()
+	h.metrics.ok()
 	return next.ServeHTTP(w, r)
 }
 

@@ -14,6 +14,19 @@ type metrics struct {
 	results *prometheus.CounterVec
 	// cache counts verified-token cache lookups: hit, miss.
 	cache *prometheus.CounterVec
+
+	// The series of an authenticated request, kept (internal/metrics.Series).
+	okSeries, hitSeries gometrics.Series[prometheus.Counter]
+}
+
+// ok counts an authenticated request.
+func (m *metrics) ok() {
+	m.okSeries.Get(func() prometheus.Counter { return m.results.WithLabelValues("ok") }).Inc()
+}
+
+// cacheHit counts a token found in the verified-token cache.
+func (m *metrics) cacheHit() {
+	m.hitSeries.Get(func() prometheus.Counter { return m.cache.WithLabelValues("hit") }).Inc()
 }
 
 // The process-wide collectors (see modules/internal/metrics).

@@ -16,6 +16,9 @@ func (h *Handler) identifyTraced(ctx context.Context, token string) (*identity, 
 	ctx, span := tracing.Start(ctx, "gpugate.jwt_auth.verify", trace.SpanKindInternal)
 	defer span.End()
 	id, rej := h.identify(ctx, token)
+	if !span.IsRecording() {
+		return id, rej // no tracing: no attributes to make
+	}
 	result := "ok"
 	switch {
 	case rej != nil && rej.expired:

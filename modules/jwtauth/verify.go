@@ -19,6 +19,9 @@ type identity struct {
 	claims  jwt.MapClaims
 	userID  string
 	expires time.Time
+	// placeholders are the values setPlaceholders publishes, made once per
+	// verified token (the cache hands the same identity to its requests).
+	placeholders identityPlaceholders
 	// source verified the signature; generation is its key generation then.
 	source     keySource
 	generation uint64
@@ -102,6 +105,7 @@ func (v *verifier) verify(ctx context.Context, token string) (*identity, *reject
 	if id.userID = claimString(user); id.userID == "" {
 		return nil, reject("the token has no " + v.userClaim + " claim")
 	}
+	id.placeholders = newIdentityPlaceholders(id)
 	return id, nil
 }
 

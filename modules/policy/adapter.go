@@ -28,7 +28,8 @@ func init() {
 //     entries through Caddy's filter encoder, which replaces each client
 //     credential the config reads (headers, query parameters, cookies) with
 //     REDACTED: access logs, error logs with the request, for every host,
-//     matched or not;
+//     matched or not (the filter inside the LazyEncoder, so that it runs
+//     only for entries written);
 //   - every server without handle_errors answers a handler error of
 //     Caddy's (request_body's limit, reverse_proxy's unreachable or slow
 //     upstream) with the gateway's JSON error (gwerror.ErrorHandler).
@@ -267,7 +268,9 @@ func servers(cfg map[string]any) []map[string]any {
 }
 
 // redactLogs wraps every log's encoder (and the default log's, which it
-// creates when the config has none) in Caddy's filter encoder.
+// creates when the config has none) in Caddy's filter encoder, and that in
+// the LazyEncoder, so that a logger's context is filtered only when the
+// logger writes.
 func redactLogs(cfg map[string]any, f findings) {
 	logging, _ := cfg["logging"].(map[string]any)
 	if logging == nil {
@@ -288,14 +291,15 @@ func redactLogs(cfg map[string]any, f findings) {
 		if !ok {
 			continue
 		}
-		enc, _ := log["encoder"].(map[string]any)
+		lazy, _ := log["encoder"].(map[string]any)
+		if lazy == nil || lazy["format"] != LazyEncoderFormat {
+			lazy = wrapEncoder(LazyEncoderFormat, lazy)
+			log["encoder"] = lazy
+		}
+		enc, _ := lazy["wrap"].(map[string]any)
 		if enc == nil || enc["format"] != "filter" {
-			filter := map[string]any{"format": "filter", "fields": map[string]any{}}
-			if enc != nil {
-				filter["wrap"] = enc
-			}
-			enc = filter
-			log["encoder"] = enc
+			enc = wrapEncoder("filter", enc)
+			lazy["wrap"] = enc
 		}
 		own, _ := enc["fields"].(map[string]any)
 		if own == nil {
@@ -306,6 +310,16 @@ func redactLogs(cfg map[string]any, f findings) {
 			own[path] = filter // the gateway's redaction wins over a field filter of the same path
 		}
 	}
+}
+
+// wrapEncoder returns an encoder config of format that wraps enc (none:
+// the wrapper's default).
+func wrapEncoder(format string, enc map[string]any) map[string]any {
+	wrapper := map[string]any{"format": format}
+	if enc != nil {
+		wrapper["wrap"] = enc
+	}
+	return wrapper
 }
 
 // redactionFields are the filter encoder's field filters for f.

@@ -70,8 +70,9 @@ func TestEveryShippedCaddyfileGetsThePolicy(t *testing.T) {
 				t.Error("no default log")
 			}
 			for name, l := range a.Logging.Logs {
-				fields, _ := l.Encoder["fields"].(map[string]any)
-				if l.Encoder["format"] != "filter" || fields["request>headers>X-Api-Key"] == nil {
+				filter := filterOf(t, l.Encoder)
+				fields, _ := filter["fields"].(map[string]any)
+				if fields["request>headers>X-Api-Key"] == nil {
 					t.Errorf("log %s does not redact X-Api-Key: %v", name, l.Encoder)
 				}
 			}
@@ -81,6 +82,11 @@ func TestEveryShippedCaddyfileGetsThePolicy(t *testing.T) {
 			}
 			var a2 adapted
 			_ = json.Unmarshal(again, &a2)
+			for name, l := range a2.Logging.Logs {
+				if inner, _ := filterOf(t, l.Encoder)["wrap"].(map[string]any); inner["format"] == "filter" || inner["format"] == policy.LazyEncoderFormat {
+					t.Errorf("log %s got the filter twice: %v", name, l.Encoder)
+				}
+			}
 			for name, srv := range a2.Apps.HTTP.Servers {
 				if len(srv.Routes) > 1 && srv.Routes[1].Handle[0]["handler"] == "gpugate_request_policy" {
 					t.Errorf("server %s got the policy twice", name)
@@ -88,6 +94,17 @@ func TestEveryShippedCaddyfileGetsThePolicy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// filterOf returns the filter encoder of a log's encoder, failing the
+// test unless it is the gateway's: the lazy encoder wrapping Caddy's filter.
+func filterOf(t *testing.T, enc map[string]any) map[string]any {
+	t.Helper()
+	filter, _ := enc["wrap"].(map[string]any)
+	if enc["format"] != policy.LazyEncoderFormat || filter == nil || filter["format"] != "filter" {
+		t.Fatalf("the log encoder is not the lazy encoder wrapping the filter: %v", enc)
+	}
+	return filter
 }
 
 // TestPolicyKnowsWhatTheConfigReadsAndInjects: the credential locations and
@@ -134,7 +151,7 @@ func TestPolicyKnowsWhatTheConfigReadsAndInjects(t *testing.T) {
 		t.Error("a header with a constant value is not the gateway's identity header")
 	}
 	for name, l := range a.Logging.Logs {
-		fields := l.Encoder["fields"].(map[string]any)
+		fields := filterOf(t, l.Encoder)["fields"].(map[string]any)
 		if fields["request>headers>X-Partner-Key"] == nil {
 			t.Errorf("log %s does not redact the key source's header", name)
 		}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -42,6 +43,30 @@ type Handler struct {
 // CGI do), so X_User_Id cannot stand in for X-User-Id.
 func fold(name string) string { return strings.ToLower(strings.ReplaceAll(name, "_", "-")) }
 
+// isProtected reports whether name folds to a protected header; header
+// names of usual length are folded on the stack (this runs for every
+// header of every request).
+func (h *Handler) isProtected(name string) bool {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return h.folded[fold(name)]
+	}
+	b := buf[:len(name)]
+	for i := range len(name) {
+		switch c := name[i]; {
+		case c >= utf8.RuneSelf:
+			return h.folded[fold(name)] // not a token; strings.ToLower knows Unicode
+		case c == '_':
+			b[i] = '-'
+		case 'A' <= c && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		default:
+			b[i] = c
+		}
+	}
+	return h.folded[string(b)]
+}
+
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "http.handlers.gpugate_request_policy", New: func() caddy.Module { return new(Handler) }}
@@ -78,7 +103,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return nil
 	}
 	for name := range r.Header {
-		if h.folded[fold(name)] {
+		if h.isProtected(name) {
 			delete(r.Header, name) // every copy, whatever its case or spelling
 		}
 	}
@@ -99,7 +124,7 @@ func (h *Handler) withoutProtectedTokens(values []string) []string {
 		var kept []string
 		for _, token := range strings.Split(v, ",") {
 			token = textproto.TrimString(token)
-			if token != "" && !h.folded[fold(token)] {
+			if token != "" && !h.isProtected(token) {
 				kept = append(kept, token)
 			}
 		}

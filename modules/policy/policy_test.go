@@ -86,3 +86,43 @@ func TestNonCanonicalPathsAre400(t *testing.T) {
 
 // decodeForTest is url.PathUnescape for building requests.
 func decodeForTest(s string) (string, error) { return url.PathUnescape(s) }
+
+// TestProtectedHeaderFolding: the allocation-free fold agrees with fold
+// for every kind of name, including ones longer than its buffer and ones
+// that are not ASCII.
+func TestProtectedHeaderFolding(t *testing.T) {
+	t.Parallel()
+	long := "X-" + strings.Repeat("Long-", 20) + "Id"
+	h := provisioned(t, "X-User-Id", long, "X-Key-Id")
+	for name, want := range map[string]bool{
+		"X-User-Id": true, "x_user_id": true, "X_USER_ID": true, "X-User-Idx": false, "Accept": false, "": false,
+		strings.ToUpper(long): true, strings.ReplaceAll(long, "-", "_"): true, long + "x": false,
+		"X-\u212Aey-Id": true, // the Kelvin sign lowercases to k
+		"X-Ключ-Id":     false,
+	} {
+		if got := h.isProtected(name); got != want || got != h.folded[fold(name)] {
+			t.Errorf("isProtected(%q) = %v, want %v (fold: %v)", name, got, want, h.folded[fold(name)])
+		}
+	}
+}
+
+// BenchmarkServeHTTP is the policy on an ordinary proxied request: a
+// canonical path, a few client headers, none of them protected.
+func BenchmarkServeHTTP(b *testing.B) {
+	h := &Handler{ProtectedHeaders: []string{"Forwarded", "X-Real-Ip", "X-User-Id", "X-Gpugate-Key-Id"}}
+	if err := h.Provision(adapttest.Context(b)); err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/v2/pods/abc123/status", nil)
+	for _, name := range []string{"Authorization", "X-Api-Key", "User-Agent", "Accept", "Accept-Encoding"} {
+		r.Header.Set(name, "v")
+	}
+	next := caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil })
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := h.ServeHTTP(w, r, next); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

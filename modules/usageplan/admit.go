@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/gpugate/gpugate/modules/gwerror"
@@ -90,7 +91,9 @@ func (a *App) admit(ctx context.Context, r *http.Request, value string, accepted
 	}
 	start := time.Now()
 	d, err := st.Decide(ctx, req)
-	a.metrics.storeDuration.WithLabelValues(a.storeKind).Observe(time.Since(start).Seconds())
+	a.metrics.decideDuration.Get(func() prometheus.Observer {
+		return a.metrics.storeDuration.WithLabelValues(a.storeKind)
+	}).Observe(time.Since(start).Seconds())
 	if err != nil {
 		a.metrics.storeErrors.WithLabelValues(a.storeKind, opDecide).Inc()
 		a.storeErrors.warn("usage plans: store decision failed", zap.String("plan", plan.name), zap.Error(err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gpugate/gpugate/modules/internal/recorder"
 
@@ -125,7 +126,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if v.plan != nil {
 		planLabel = v.plan.name
 	}
-	h.app.metrics.decisions.WithLabelValues(planLabel, v.outcome).Inc()
+	if v.counted && v.reject == nil { // admitted
+		v.plan.admitted(h.app.metrics).Inc()
+	} else {
+		h.app.metrics.decisions.WithLabelValues(planLabel, v.outcome).Inc()
+	}
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok && v.key.ID != "" {
 		// Also on a 429, so access logs show which key was limited.
 		repl.Set("http.usage_plan.key_id", v.key.ID)
@@ -142,7 +147,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		setRateLimitHeaders(w.Header(), v, h.app.now())
 	}
 	if v.decision.Lease.ID != "" {
-		h.app.metrics.leasesHeld.WithLabelValues(v.plan.name).Inc()
+		v.plan.leases(h.app.metrics).Inc()
 		defer h.release(r, v)
 	}
 	refundable := h.refund5xx || h.refundTimeout
@@ -207,15 +212,21 @@ func handlerStatus(err error) int {
 // releases in the background.
 func (h *Handler) release(r *http.Request, v verdict) {
 	if hold := v.plan.disconnectHold; hold > 0 && r.Context().Err() != nil {
-		h.app.afterFunc(hold, func() { h.app.releaseLease(r.Context(), v) })
+		h.releaseAfter(hold, r, v)
 		return
 	}
 	h.app.releaseLease(r.Context(), v)
 }
 
+// releaseAfter releases v's slot once hold has passed. (A function of its
+// own: the closure keeps v on the heap, which only this path needs.)
+func (h *Handler) releaseAfter(hold time.Duration, r *http.Request, v verdict) {
+	h.app.afterFunc(hold, func() { h.app.releaseLease(r.Context(), v) })
+}
+
 // releaseLease gives v's slot back to the store that granted it.
 func (a *App) releaseLease(ctx context.Context, v verdict) {
-	a.metrics.leasesHeld.WithLabelValues(v.plan.name).Dec()
+	v.plan.leases(a.metrics).Dec()
 	ctx, cancel := a.backgroundContext(ctx)
 	defer cancel()
 	if err := v.store.Release(ctx, v.decision.Lease); err != nil {

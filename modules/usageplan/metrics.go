@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	gometrics "github.com/gpugate/gpugate/modules/internal/metrics"
+	"github.com/gpugate/gpugate/modules/usageplan/store"
 )
 
 // metrics are the usage-plan collectors. Labels are the plan, the outcome,
@@ -12,9 +13,36 @@ import (
 type metrics struct {
 	decisions     *prometheus.CounterVec
 	storeDuration *prometheus.HistogramVec
-	storeErrors   *prometheus.CounterVec
-	leasesHeld    *prometheus.GaugeVec
-	meteredUnits  *prometheus.CounterVec
+	// decideDuration is storeDuration's series of the config's store.
+	decideDuration gometrics.Series[prometheus.Observer]
+	storeErrors    *prometheus.CounterVec
+	leasesHeld     *prometheus.GaugeVec
+	meteredUnits   *prometheus.CounterVec
+}
+
+// planSeries are the series a plan's admitted requests count in, kept (see
+// internal/metrics.Series) rather than looked up by label on each request.
+type planSeries struct {
+	admitted  gometrics.Series[prometheus.Counter]
+	leases    gometrics.Series[prometheus.Gauge]
+	quotaUsed gometrics.Series[prometheus.Observer]
+}
+
+// admitted is the plan's decisions_total{outcome="admitted"}.
+func (p *compiledPlan) admitted(m *metrics) prometheus.Counter {
+	return p.series.admitted.Get(func() prometheus.Counter {
+		return m.decisions.WithLabelValues(p.name, store.Admitted.String())
+	})
+}
+
+// leases is the plan's concurrency_leases_held.
+func (p *compiledPlan) leases(m *metrics) prometheus.Gauge {
+	return p.series.leases.Get(func() prometheus.Gauge { return m.leasesHeld.WithLabelValues(p.name) })
+}
+
+// quotaUsed is the plan's quota_used_ratio.
+func (p *compiledPlan) quotaUsed() prometheus.Observer {
+	return p.series.quotaUsed.Get(func() prometheus.Observer { return quotaUsedRatio.Get().WithLabelValues(p.name) })
 }
 
 // Outcome labels beyond store.Outcome's.

@@ -34,10 +34,12 @@ func (h *Handler) admitObserved(r *http.Request, value string) verdict {
 	if v.plan != nil {
 		plan = v.plan.name
 	}
-	span.SetAttributes(attribute.String("gpugate.usage_plan.plan", plan), attribute.String("gpugate.usage_plan.outcome", v.outcome))
+	if span.IsRecording() { // the attributes would be made for nothing otherwise
+		span.SetAttributes(attribute.String("gpugate.usage_plan.plan", plan), attribute.String("gpugate.usage_plan.outcome", v.outcome))
+	}
 	if v.reject == nil && v.counted && v.plan.quota != nil && v.plan.quota.Limit > 0 {
 		used := float64(v.plan.quota.Limit-max(v.decision.QuotaRemaining, 0)) / float64(v.plan.quota.Limit)
-		quotaUsedRatio.Get().WithLabelValues(plan).Observe(used)
+		v.plan.quotaUsed().Observe(used)
 	}
 	return v
 }

@@ -43,8 +43,11 @@ func setRateLimitHeaders(h http.Header, v verdict, now time.Time) {
 	if len(policy) == 0 {
 		return
 	}
-	h["Ratelimit-Policy"] = []string{string(policy)}
-	h["Ratelimit"] = []string{string(state)}
+	// One string and one slice hold both values.
+	both := string(append(policy, state...))
+	values := []string{both[:len(policy)], both[len(policy):]}
+	h["Ratelimit-Policy"] = values[0:1:1]
+	h["Ratelimit"] = values[1:2:2]
 }
 
 // budgetUnits rounds micro-units down to whole units for a RateLimit item.

@@ -89,6 +89,8 @@ type compiledPlan struct {
 	meters       []*compiledMeter
 	budgets      []store.Budget
 	budgetStatus []int
+	// series are the plan's metric series of every admitted request.
+	series planSeries
 }
 
 type compiledOverride struct {

@@ -123,3 +123,29 @@ func TestRegisterNilRegistry(t *testing.T) {
 		})
 	}
 }
+
+// TestSeriesIsLookedUpOnce: the series a Series keeps is the vector's own,
+// looked up on first use only, and it appears in the vector only then.
+func TestSeriesIsLookedUpOnce(t *testing.T) {
+	t.Parallel()
+	vec := newVec()
+	var s Series[prometheus.Counter]
+	lookups := 0
+	lookup := func() prometheus.Counter { lookups++; return vec.WithLabelValues("ok") }
+	if n := seriesCount(vec); n != 0 {
+		t.Fatalf("%d series before the first use", n)
+	}
+	for range 3 {
+		s.Get(lookup).Inc()
+	}
+	if got := value(t, vec.WithLabelValues("ok")); lookups != 1 || got != 3 || seriesCount(vec) != 1 {
+		t.Errorf("%d lookups, count %v, %d series; want 1 lookup, 3 and 1 series", lookups, got, seriesCount(vec))
+	}
+}
+
+func seriesCount(c prometheus.Collector) int {
+	ch := make(chan prometheus.Metric, 16)
+	c.Collect(ch)
+	close(ch)
+	return len(ch)
+}

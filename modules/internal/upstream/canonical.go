@@ -51,7 +51,7 @@ func CheckCanonicalPath(escaped string) error {
 
 // checkCanonicalSegment checks one non-empty escaped segment.
 func checkCanonicalSegment(seg string) error {
-	decoded := make([]byte, 0, len(seg))
+	var decoded []byte // seg decoded, made at its first '%'
 	for i := 0; i < len(seg); i++ {
 		c := seg[i]
 		switch {
@@ -65,13 +65,21 @@ func checkCanonicalSegment(seg string) error {
 			if isUnreserved(b) || b == '%' || b == '/' || b == '\\' || b == ';' || b < 0x20 || b == 0x7f {
 				return ErrNonCanonicalPath
 			}
+			if decoded == nil {
+				decoded = append(make([]byte, 0, len(seg)), seg[:i]...)
+			}
 			decoded = append(decoded, b)
 			i += 2
 		default:
-			decoded = append(decoded, c)
+			if decoded != nil {
+				decoded = append(decoded, c)
+			}
 		}
 	}
-	d := string(decoded)
+	d := seg
+	if decoded != nil {
+		d = string(decoded)
+	}
 	if d == "." || d == ".." || !utf8.ValidString(d) || strings.TrimSpace(d) != d || strings.HasSuffix(d, ".") {
 		return ErrNonCanonicalPath
 	}
