@@ -71,12 +71,15 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 	}
 	// Releases of this lease set still waiting for the sender go along,
 	// so they are freed before this decision counts the slots.
-	released := s.cleanups.releasesFor(leaseKey)
+	released := s.cleanups.claimReleases(leaseKey)
 	for _, r := range released {
 		args = append(args, r)
 	}
 	sentAt := s.now()
 	res, err := s.decide.Run(ctx, s.decider, keys, args...).Int64Slice()
+	if err != nil && released != nil {
+		s.cleanups.unclaimReleases(leaseKey, released)
+	}
 	if err != nil {
 		if id != "" {
 			s.undoLater(req, id)
@@ -84,6 +87,9 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 		return store.Decision{}, fmt.Errorf("usage plans store: redis decision: %w", err)
 	}
 	if len(res) < 8 || (res[0] == 0 && len(res) != 9+2*len(req.Budgets)) {
+		if released != nil {
+			s.cleanups.unclaimReleases(leaseKey, released)
+		}
 		if id != "" {
 			s.undoLater(req, id)
 		}

@@ -254,7 +254,7 @@ func (s *Store) Close() error {
 		for _, l := range s.leases.all() {
 			s.cleanups.addRelease(s.leaseKey(l.KeyID, l.Plan), l.ID, s.now().Add(s.leaseTTL))
 		}
-		s.sendCleanups(ctx)
+		s.sendCleanupsOf(ctx, true)
 		err = s.rdb.Close()
 	})
 	return err
