@@ -5,9 +5,15 @@
 -- a plan live in one hash (one read, one write per decision): fields
 -- t:<bucket> (the bucket's theoretical arrival time, µs), ws (window start,
 -- µs), u (units used in the window), dn (current day start, µs), du (units
--- used that day) and dr (quota remaining after them). The first decision of
--- a new day moves the previous day to its day hash (YYYYMMDD), where the
--- usage API reads past days.
+-- used that day), dr (quota remaining after them), lu (when the key's
+-- last-used time was last written, µs) and tomb (until when an undo's
+-- tombstone may exist, µs; see undo.lua). The first decision of a new day
+-- moves the previous day to its day hash (YYYYMMDD), where the usage API
+-- reads past days. Window start and day are written only when they change,
+-- the last-used time at most once a minute per key and plan (LAST_USED_EVERY),
+-- and the decision marker is looked up only while the plan hash says a
+-- tombstone may exist: each Redis call a script makes costs about as much
+-- as the command itself.
 -- KEYS[1] plan hash   KEYS[2] legacy window key prefix (+ start s; read
 -- once after an upgrade)   KEYS[3] day usage key prefix (+ YYYYMMDD)
 -- KEYS[4] lease zset   KEYS[5] decision marker (undo.lua)
@@ -33,14 +39,12 @@
 -- admitted, 1 throttled, 2 quota exceeded, 3 concurrency limited, 4 undone
 -- before it ran (the client gave up and undo.lua came first), 5 a budget
 -- without room (retry_us is its window's end).
+local LAST_USED_EVERY = 60000000
 local nb = tonumber(ARGV[14])
 if #ARGV > 14 + 3 * nb then
   redis.call('ZREM', KEYS[4], unpack(ARGV, 15 + 3 * nb))
 end
 local id = ARGV[10]
-if id ~= '' and redis.call('EXISTS', KEYS[5]) == 1 then
-  return {4, 0, 0, 0, 0, 0, 0, 0}
-end
 local now = clock(ARGV[1])
 local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
@@ -48,7 +52,12 @@ local limit = tonumber(ARGV[4])
 local cost = tonumber(ARGV[5])
 local climit = tonumber(ARGV[9])
 local tfield = 't:' .. ARGV[13]
-local h = redis.call('HMGET', KEYS[1], tfield, 'ws', 'u', 'dn', 'du')
+local h = redis.call('HMGET', KEYS[1], tfield, 'ws', 'u', 'dn', 'du', 'lu', 'tomb')
+local tomb = tonumber(h[7])
+if tomb and tomb <= now then tomb = nil end
+if id ~= '' and tomb and redis.call('EXISTS', KEYS[5]) == 1 then
+  return {4, 0, 0, 0, 0, 0, 0, 0}
+end
 local wstart, wend = 0, 0
 local used = 0
 local new_window = false
@@ -108,7 +117,16 @@ if climit > 0 then
     end
   end
   redis.call('ZADD', KEYS[4], int(now + tonumber(ARGV[11])), id)
-  redis.call('PEXPIRE', KEYS[4], math.ceil(tonumber(ARGV[11]) / 1000))
+  redis.call('PEXPIRE', KEYS[4], int(math.ceil(tonumber(ARGV[11]) / 1000)))
+end
+
+-- The key's last-used time, written when this plan hash last wrote it
+-- more than LAST_USED_EVERY ago (or never); lu goes into the plan hash
+-- write below, when there is one.
+local lu = tonumber(h[6])
+local write_lu = not lu or now - lu >= LAST_USED_EVERY or now < lu
+if write_lu then
+  redis.call('SET', KEYS[6], int(now), 'EX', ARGV[8])
 end
 
 if limit >= 0 then
@@ -121,7 +139,7 @@ if limit >= 0 then
       -- quota that was left at its end.
       local old = KEYS[3] .. day_name(dn)
       redis.call('HSET', old, 'u', int(du), 'r', int(limit - (tonumber(h[3]) or 0)))
-      redis.call('EXPIRE', old, tonumber(ARGV[8]))
+      redis.call('EXPIRE', old, ARGV[8])
       du = 0
     else
       -- The first decision since the plan hash exists: today's use so far
@@ -130,26 +148,42 @@ if limit >= 0 then
     end
   end
   du = du + cost
+  local f = {'u', int(used), 'du', int(du), 'dr', int(limit - used)}
   if interval > 0 then
-    redis.call('HSET', KEYS[1], tfield, int(tat), 'ws', int(wstart), 'u', int(used), 'dn', int(day_start), 'du', int(du), 'dr', int(limit - used))
-  else
-    redis.call('HSET', KEYS[1], 'ws', int(wstart), 'u', int(used), 'dn', int(day_start), 'du', int(du), 'dr', int(limit - used))
+    f[#f + 1], f[#f + 2] = tfield, int(tat)
   end
+  if new_window then
+    f[#f + 1], f[#f + 2] = 'ws', int(wstart)
+  end
+  if dn ~= day_start then
+    f[#f + 1], f[#f + 2] = 'dn', int(day_start)
+  end
+  if write_lu then
+    f[#f + 1], f[#f + 2] = 'lu', int(now)
+  end
+  redis.call('HSET', KEYS[1], unpack(f))
   if new_window or dn ~= day_start then
     -- Kept a day past the window's end and past the day's end (refunds
     -- of late requests; the day hash takes over when the next day starts).
-    redis.call('PEXPIRE', KEYS[1], math.ceil(math.max(wend, day_start + DAY) / 1000 - now / 1000) + 86400000)
+    redis.call('PEXPIRE', KEYS[1], int(math.ceil(math.max(wend, day_start + DAY) / 1000 - now / 1000) + 86400000))
   end
   if id ~= '' and cost > 0 and climit == 0 then
     -- What undo.lua needs to give the units back exactly once (with a
     -- lease, the lease itself says whether the decision ran).
-    redis.call('SET', KEYS[5], int(cost) .. '\n' .. int(limit) .. '\n' .. int(wstart) .. '\n' .. int(day_start), 'PX', tonumber(ARGV[12]))
+    redis.call('SET', KEYS[5], int(cost) .. '\n' .. int(limit) .. '\n' .. int(wstart) .. '\n' .. int(day_start), 'PX', ARGV[12])
   end
 elseif interval > 0 then
-  redis.call('HSET', KEYS[1], tfield, int(tat))
-  redis.call('PEXPIRE', KEYS[1], math.ceil((tat - now) / 1000) + 1000)
+  if write_lu then
+    redis.call('HSET', KEYS[1], tfield, int(tat), 'lu', int(now))
+  else
+    redis.call('HSET', KEYS[1], tfield, int(tat))
+  end
+  -- Kept until the bucket is full again, and while an undo's tombstone
+  -- may exist.
+  local ttl = math.ceil((tat - now) / 1000) + 1000
+  if tomb then ttl = math.max(ttl, math.ceil((tomb - now) / 1000)) end
+  redis.call('PEXPIRE', KEYS[1], int(ttl))
 end
-redis.call('SET', KEYS[6], int(now), 'EX', tonumber(ARGV[8]))
 local out = {0, 0, tat, used, now, wstart, wend, day_start, -1}
 for i = 1, #room do out[9 + i] = room[i] end
 return out

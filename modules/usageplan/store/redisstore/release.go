@@ -346,7 +346,7 @@ func (s *Store) sendCleanupsOf(ctx context.Context, claimed bool) bool {
 // undoCall is the keys and arguments of undo.lua for u.
 func (s *Store) undoCall(u undoID, e undoEntry) ([]string, []any) {
 	keys := []string{s.markerKey(u.keyID, u.id), s.leaseKey(u.keyID, u.plan), s.planKey(u.keyID, u.plan), s.dayPrefix(u.keyID, u.plan)}
-	return keys, []any{u.id, tombstoneTTL.Milliseconds(), e.cost, e.limit, e.period, e.offset, s.leaseTTL.Microseconds()}
+	return keys, []any{u.id, tombstoneTTL.Milliseconds(), e.cost, e.limit, e.period, e.offset, s.leaseTTL.Microseconds(), s.scriptNow(s.now())}
 }
 
 func isNoScript(err error) bool {
