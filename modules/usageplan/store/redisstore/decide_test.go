@@ -2,6 +2,10 @@ package redisstore
 
 import (
 	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,12 +64,85 @@ func TestTombstoneOutlivesShortPlanHash(t *testing.T) {
 	if ttl := raw.PTTL(ctx, s.planKey("k", "p")).Val(); ttl < tombstoneTTL-10*time.Second {
 		t.Fatalf("plan hash expires in %v, before the tombstone (%v)", ttl, tombstoneTTL)
 	}
-	dkeys := []string{s.planKey("k", "p"), s.legacyWindowPrefix("k", "p"), s.dayPrefix("k", "p"), s.leaseKey("k", "p"), s.markerKey("k", "early"), s.lastUsedKey("k")}
-	res, err := s.decide.Run(ctx, s.rdb, dkeys, 0, throttle.Interval().Microseconds(), throttle.Burst, -1, 0, "", 0, 100, 5, "early", int64(30e6), int64(5000), "", 0).Int64Slice()
-	if err != nil || res[0] != 4 {
+	sh := shapeOf(store.Request{KeyID: "k", Plan: "p", Throttle: throttle, Concurrency: 5}, 0)
+	res, err := s.runDecide(ctx, sh, nil, []string{"early"})
+	if err != nil || res[0][0] != 4 {
 		t.Fatalf("the decision after its undo: %v %v, want outcome 4", res, err)
 	}
 	if n := raw.ZCard(ctx, s.leaseKey("k", "p")).Val(); n != 1 {
 		t.Fatalf("%d leases, want only the other decision's", n)
 	}
+}
+
+// TestConcurrentDecisionsShareCalls: 64 callers racing on one key share
+// script calls (fewer calls than decisions) and the counts stay exact:
+// exactly the quota admitted, every slot freed, the throttle bucket
+// charged once per admission.
+func TestConcurrentDecisionsShareCalls(t *testing.T) {
+	r := testkit.StartRedis(t, testkit.RedisOptions{})
+	s := open(t, r.URL(0), Options{Timeout: 5 * time.Second})
+	ctx := context.Background()
+	req := store.Request{KeyID: "k", Plan: "p", Quota: &store.Quota{Limit: 500, Period: store.Day}, Cost: 1,
+		Throttle: &store.Throttle{Rate: 1, Burst: 1000}, Concurrency: 64}
+	calls0 := scriptCalls(t, r)
+	var admitted, refused atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				req := req
+				req.Now = time.Now()
+				d, err := s.Decide(ctx, req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				switch d.Outcome {
+				case store.Admitted:
+					admitted.Add(1)
+					_ = s.Release(ctx, d.Lease)
+				case store.QuotaExceeded:
+					refused.Add(1)
+				default:
+					t.Errorf("outcome %v", d.Outcome)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if admitted.Load() != 500 || refused.Load() != 140 {
+		t.Fatalf("%d admitted, %d over quota; want 500 and 140", admitted.Load(), refused.Load())
+	}
+	if calls := scriptCalls(t, r) - calls0; calls >= 640 {
+		t.Fatalf("%d script calls for 640 decisions: concurrent decisions did not share calls", calls)
+	}
+	// 500 admissions took 500 of the bucket's 1000 (at 1/s, the bucket
+	// refills by at most a few during the test).
+	d, err := s.Decide(ctx, store.Request{KeyID: "k", Plan: "p", Throttle: req.Throttle, Now: time.Now()})
+	if err != nil || d.ThrottleRemaining < 495 || d.ThrottleRemaining > 520 {
+		t.Fatalf("throttle remaining %d (%v), want about 499", d.ThrottleRemaining, err)
+	}
+	waitLeases(t, s, "k", "p", 0, 2*time.Second)
+}
+
+// scriptCalls is the number of EVALSHA and EVAL calls Redis has run.
+func scriptCalls(t *testing.T, r *testkit.Redis) int64 {
+	t.Helper()
+	info, err := r.Info("commandstats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, line := range strings.Split(info, "\n") {
+		if !strings.HasPrefix(line, "cmdstat_evalsha:") && !strings.HasPrefix(line, "cmdstat_eval:") {
+			continue
+		}
+		_, rest, _ := strings.Cut(line, "calls=")
+		v, _, _ := strings.Cut(rest, ",")
+		c, _ := strconv.ParseInt(v, 10, 64)
+		n += c
+	}
+	return n
 }

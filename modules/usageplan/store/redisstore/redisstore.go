@@ -124,6 +124,7 @@ type Store struct {
 	renew       *redis.Script
 	cache       *keyCache
 	leases      *leaseSet
+	batches     *batches
 	timeout     time.Duration
 	// requestTime makes the scripts use Request.Now / QuotaChange.Now
 	// (and Now for renewals) instead of Redis TIME: for tests with an
@@ -185,6 +186,7 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		undo:        withClock(undoSource),
 		renew:       withClock(renewSource),
 		leases:      newLeaseSet(),
+		batches:     newBatches(),
 		timeout:     timeout,
 		cleanups:    newCleanupQueue(),
 		stop:        make(chan struct{}),
