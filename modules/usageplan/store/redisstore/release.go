@@ -20,6 +20,11 @@ const cleanupTimeout = 500 * time.Millisecond
 // maxPiggyback bounds the releases a decision carries for its lease set.
 const maxPiggyback = 64
 
+// sendDelay is how long a queued release or undo waits for the sender: a
+// slot another instance waits for is free this much later (this
+// instance's next decision on the lease set frees it at once).
+const sendDelay = 2 * time.Millisecond
+
 // undoID names the decision an undo is for.
 type undoID struct{ keyID, plan, id string }
 
@@ -249,15 +254,26 @@ func (s *Store) undoLater(req store.Request, id string) {
 	}
 }
 
-// cleanupLoop sends the queue whenever something is added, and again
-// every retryInterval while something failed, until Close.
+// cleanupLoop sends the queue shortly after something is added
+// (sendDelay: the next decisions on a lease set carry most releases, and
+// the rest go in one pipeline instead of one wake-up a release), and
+// again every retryInterval while something failed, until Close.
 func (s *Store) cleanupLoop() {
 	defer s.done.Done()
+	delay := time.NewTimer(sendDelay)
+	delay.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-s.cleanups.wake:
+		}
+		delay.Reset(sendDelay)
+		select {
+		case <-s.stop:
+			delay.Stop()
+			return
+		case <-delay.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 		all := s.sendCleanups(ctx)
