@@ -111,6 +111,7 @@ end
 local out = {}
 local leases = {}     -- ZADD arguments of the admitted decisions
 local leases_n       -- lease count (read when first needed)
+local lease_until    -- the admitted leases' expiry
 local swept = false
 local admitted, charged = 0, 0
 for k = 1, n do
@@ -139,7 +140,8 @@ for k = 1, n do
       outcome, retry = 3, 1000000
     else
       leases_n = leases_n + 1
-      leases[#leases + 1] = int(now + tonumber(ARGV[11]))
+      if not lease_until then lease_until = int(now + tonumber(ARGV[11])) end
+      leases[#leases + 1] = lease_until
       leases[#leases + 1] = id
     end
   end
