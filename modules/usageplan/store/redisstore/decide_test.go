@@ -146,3 +146,40 @@ func scriptCalls(t *testing.T, r *testkit.Redis) int64 {
 	}
 	return n
 }
+
+// TestPlanHashOfThePreviousLayout: a plan hash the previous version wrote
+// (every field on each decision, no lu or tomb) goes on counting: the
+// window's and the day's use carry on, and the first decision writes the
+// key's last-used time.
+func TestPlanHashOfThePreviousLayout(t *testing.T) {
+	r := testkit.StartRedis(t, testkit.RedisOptions{})
+	s := open(t, r.URL(0), Options{Timeout: time.Second})
+	raw := rawClient(t, r.URL(0))
+	ctx := context.Background()
+	now := time.Now()
+	q := &store.Quota{Limit: 10, Period: store.Day}
+	start, _ := q.Window(now)
+	day := store.UTCDay(now).UnixMicro()
+	if err := raw.HSet(ctx, s.planKey("k", "p"), "ws", start.UnixMicro(), "u", 7, "dn", day, "du", 7, "dr", 3).Err(); err != nil {
+		t.Fatal(err)
+	}
+	old := now.Add(-time.Hour).UnixMicro()
+	if err := raw.Set(ctx, s.lastUsedKey("k"), old, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Decide(ctx, store.Request{KeyID: "k", Plan: "p", Quota: q, Cost: 2, Now: now})
+	if err != nil || d.Outcome != store.Admitted || d.QuotaRemaining != 1 {
+		t.Fatalf("decision on the old hash: %v remaining %d %v, want admitted with 1 left", d.Outcome, d.QuotaRemaining, err)
+	}
+	if d, _ := s.Decide(ctx, store.Request{KeyID: "k", Plan: "p", Quota: q, Cost: 2, Now: now}); d.Outcome != store.QuotaExceeded {
+		t.Fatalf("9 of 10 used, cost 2: %v", d.Outcome)
+	}
+	u, err := s.Usage(ctx, "k", "p", now, now)
+	if err != nil || len(u) != 1 || u[0].Used != 9 || u[0].Remaining != 1 {
+		t.Fatalf("today's usage %+v %v, want 9 used, 1 remaining", u, err)
+	}
+	lu, err := s.LastUsed(ctx, []string{"k"})
+	if err != nil || lu["k"].UnixMicro() == old {
+		t.Fatalf("last used %v %v: not written by the first decision", lu["k"], err)
+	}
+}
