@@ -14,11 +14,17 @@ import (
 // BenchmarkDecideRedis is one full decision (throttle + quota + lease in
 // one script call) plus the lease release, from 64 concurrent callers (a
 // gateway under load) against a local redis-server, with and without
-// go-redis's autopipelining. It reports the redis-server CPU time per
-// decision (INFO cpu: the whole process, networking included).
+// go-redis's autopipelining, spread over 64 keys or all on one key (whose
+// concurrent decisions share script calls). It reports the redis-server
+// CPU time per decision (INFO cpu: the whole process, networking
+// included).
 func BenchmarkDecideRedis(b *testing.B) {
-	for _, pipelined := range []bool{false, true} {
-		b.Run("autopipeline="+strconv.FormatBool(pipelined), func(b *testing.B) {
+	for _, c := range []struct {
+		keys      int
+		pipelined bool
+	}{{64, false}, {64, true}, {1, false}} {
+		b.Run("keys="+strconv.Itoa(c.keys)+"/autopipeline="+strconv.FormatBool(c.pipelined), func(b *testing.B) {
+			pipelined := c.pipelined
 			r := testkit.StartRedis(b, testkit.RedisOptions{})
 			s, err := Open(r.URL(0), Options{Timeout: time.Second, autoPipeline: pipelined})
 			if err != nil {
@@ -34,7 +40,7 @@ func BenchmarkDecideRedis(b *testing.B) {
 				i := 0
 				for pb.Next() {
 					i++
-					d, err := s.Decide(ctx, store.Request{KeyID: "k" + strconv.Itoa(i%64), Plan: "basic",
+					d, err := s.Decide(ctx, store.Request{KeyID: "k" + strconv.Itoa(i%c.keys), Plan: "basic",
 						Throttle: &store.Throttle{Rate: 1e9, Burst: 1e9}, Quota: &store.Quota{Limit: 1 << 50, Period: store.Day},
 						Concurrency: 1 << 20, Cost: 1, Now: time.Now()})
 					if err != nil || d.Outcome != store.Admitted {

@@ -27,70 +27,134 @@ func (s *Store) scriptNow(t time.Time) int64 {
 
 // Decide implements store.Limiter in one round trip. The script takes the
 // time, the quota window and the UTC day from the Redis server's clock.
+// Concurrent decisions with the same shape (see batchKey) share a script
+// call: while one is under way, the next wait and go together (batch.go).
 //
 // When the call fails after the script may have been sent (the client
 // timed out at store_timeout or went away), the script may still run: a
 // background undo frees its lease and gives its units back, exactly once,
 // or, if it arrives first, keeps the decision from charging.
 func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, error) {
-	var interval, burst int64
-	if req.Throttle != nil {
-		interval, burst = req.Throttle.Interval().Microseconds(), req.Throttle.Burst
-		if interval < 1 {
-			interval = 1
-		}
-	}
-	limit := int64(-1)
-	var period string
-	var offset int64
-	if req.Quota != nil {
-		limit = req.Quota.Limit
-		period, offset = string(req.Quota.Period), req.Quota.Offset.Microseconds()
-	}
+	sh := shapeOf(req, s.scriptNow(req.Now))
 	// A decision id names the lease and the marker an undo needs; a
 	// decision that can neither hold a slot nor charge needs none.
 	var id string
 	if req.Concurrency > 0 || (req.Quota != nil && req.Cost > 0) {
 		id = newLeaseID()
 	}
-	leaseKey := s.leaseKey(req.KeyID, req.Plan)
-	keys := []string{
-		s.planKey(req.KeyID, req.Plan),
-		s.legacyWindowPrefix(req.KeyID, req.Plan),
-		s.dayPrefix(req.KeyID, req.Plan),
-		leaseKey,
-		s.markerKey(req.KeyID, id),
-		s.lastUsedKey(req.KeyID),
+	var res []int64
+	var sentAt time.Time
+	var err error
+	if len(req.Budgets) > 0 {
+		sentAt = s.now()
+		var out [][]int64
+		out, err = s.runDecide(ctx, sh, req.Budgets, []string{id})
+		if err == nil {
+			res = out[0]
+		}
+	} else {
+		res, sentAt, err = s.batches.decide(ctx, s, sh, id)
 	}
-	args := []any{s.scriptNow(req.Now), interval, burst, limit, req.Cost, period, offset,
-		int64(dayTTL / time.Second), req.Concurrency, id, s.leaseTTL.Microseconds(),
-		s.markerTTL().Milliseconds(), req.Bucket, len(req.Budgets)}
-	for _, b := range req.Budgets {
-		keys = append(keys, s.planKey(req.KeyID, store.MeterCounter(req.Plan, b.Meter)))
-		args = append(args, b.Quota.Limit, string(b.Quota.Period), b.Quota.Offset.Microseconds())
-	}
-	// Releases of this lease set still waiting for the sender go along,
-	// so they are freed before this decision counts the slots.
-	released := s.cleanups.releasesFor(leaseKey)
-	for _, r := range released {
-		args = append(args, r)
-	}
-	sentAt := s.now()
-	res, err := s.decide.Run(ctx, s.decider, keys, args...).Int64Slice()
 	if err != nil {
 		if id != "" {
 			s.undoLater(req, id)
 		}
-		return store.Decision{}, fmt.Errorf("usage plans store: redis decision: %w", err)
+		return store.Decision{}, err
 	}
-	if len(res) < 8 || (res[0] == 0 && len(res) != 9+2*len(req.Budgets)) {
+	return s.decision(req, id, res, sentAt)
+}
+
+// decisionShape is what a script call's decisions share: everything of a
+// request but its id (and its context).
+type decisionShape struct {
+	keyID, plan, bucket string
+	interval, burst     int64
+	limit               int64 // -1: no quota
+	period              string
+	offset              int64 // µs
+	cost, concurrency   int64
+	now                 int64 // the script's time argument
+}
+
+func shapeOf(req store.Request, now int64) decisionShape {
+	sh := decisionShape{keyID: req.KeyID, plan: req.Plan, bucket: req.Bucket, limit: -1,
+		cost: req.Cost, concurrency: req.Concurrency, now: now}
+	if req.Throttle != nil {
+		sh.interval, sh.burst = max(req.Throttle.Interval().Microseconds(), 1), req.Throttle.Burst
+	}
+	if req.Quota != nil {
+		sh.limit, sh.period, sh.offset = req.Quota.Limit, string(req.Quota.Period), req.Quota.Offset.Microseconds()
+	}
+	return sh
+}
+
+// decisionFields is the number of values decide.lua returns per decision.
+const decisionFields = 9
+
+// runDecide runs decide.lua for the decisions ids (with budgets, one) and
+// returns each one's values. Releases waiting for the lease set go along.
+func (s *Store) runDecide(ctx context.Context, sh decisionShape, budgets []store.Budget, ids []string) ([][]int64, error) {
+	leaseKey := s.leaseKey(sh.keyID, sh.plan)
+	keys := make([]string, 0, 5+len(budgets)+len(ids))
+	keys = append(keys,
+		s.planKey(sh.keyID, sh.plan),
+		s.legacyWindowPrefix(sh.keyID, sh.plan),
+		s.dayPrefix(sh.keyID, sh.plan),
+		leaseKey,
+		s.lastUsedKey(sh.keyID),
+	)
+	for _, b := range budgets {
+		keys = append(keys, s.planKey(sh.keyID, store.MeterCounter(sh.plan, b.Meter)))
+	}
+	for _, id := range ids {
+		keys = append(keys, s.markerKey(sh.keyID, id))
+	}
+	// Releases of this lease set still waiting for the sender go along,
+	// so they are freed before these decisions count the slots.
+	released := s.cleanups.claimReleases(leaseKey)
+	args := make([]any, 0, 14+3*len(budgets)+len(ids)+len(released))
+	args = append(args, sh.now, sh.interval, sh.burst, sh.limit, sh.cost, sh.period, sh.offset,
+		int64(dayTTL/time.Second), sh.concurrency, len(ids), s.leaseTTL.Microseconds(),
+		s.markerTTL().Milliseconds(), sh.bucket, len(budgets))
+	for _, b := range budgets {
+		args = append(args, b.Quota.Limit, string(b.Quota.Period), b.Quota.Offset.Microseconds())
+	}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	for _, r := range released {
+		args = append(args, r)
+	}
+	res, err := s.decide.Run(ctx, s.decider, keys, args...).Int64Slice()
+	if err == nil && len(res) != decisionFields*len(ids) && (len(ids) != 1 || len(res) != decisionFields+2*len(budgets)) {
+		err = fmt.Errorf("unexpected decision reply %v", res)
+	}
+	if err != nil {
+		if released != nil {
+			s.cleanups.unclaimReleases(leaseKey, released)
+		}
+		return nil, fmt.Errorf("usage plans store: redis decision: %w", err)
+	}
+	if released != nil {
+		s.cleanups.ackReleases(leaseKey, released)
+	}
+	out := make([][]int64, len(ids))
+	for i := range ids {
+		out[i] = res[i*decisionFields : (i+1)*decisionFields]
+	}
+	if len(ids) == 1 {
+		out[0] = res
+	}
+	return out, nil
+}
+
+// decision turns one decision's script values into its answer.
+func (s *Store) decision(req store.Request, id string, res []int64, sentAt time.Time) (store.Decision, error) {
+	if res[0] == 0 && len(res) != decisionFields+2*len(req.Budgets) {
 		if id != "" {
 			s.undoLater(req, id)
 		}
 		return store.Decision{}, fmt.Errorf("usage plans store: unexpected decision reply %v", res)
-	}
-	if released != nil {
-		s.cleanups.ackReleases(leaseKey, released)
 	}
 	outcome, retry, tat, used := res[0], res[1], res[2], res[3]
 	now := time.UnixMicro(res[4]).UTC()
@@ -106,11 +170,7 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 	case 4:
 		return store.Decision{}, errors.New("usage plans store: redis decision undone before it ran")
 	case 5:
-		b := 0
-		if len(res) > 8 {
-			b = int(res[8])
-		}
-		return store.Decision{Outcome: store.BudgetExhausted, Budget: b, RetryAfter: time.Duration(retry) * time.Microsecond}, nil
+		return store.Decision{Outcome: store.BudgetExhausted, Budget: int(res[8]), RetryAfter: time.Duration(retry) * time.Microsecond}, nil
 	}
 	if n := len(req.Budgets); n > 0 {
 		d.Budgets = make([]store.BudgetState, n)
@@ -122,9 +182,9 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 		d.ThrottleRemaining, d.ThrottleReset = req.Throttle.Remaining(time.UnixMicro(tat), now)
 	}
 	if req.Quota != nil {
-		d.QuotaRemaining = limit - used
+		d.QuotaRemaining = req.Quota.Limit - used
 		d.QuotaReset = end.Sub(now)
-		d.Charge = store.Charge{KeyID: req.KeyID, Plan: req.Plan, Window: start, Day: day, Cost: req.Cost, Limit: limit}
+		d.Charge = store.Charge{KeyID: req.KeyID, Plan: req.Plan, Window: start, Day: day, Cost: req.Cost, Limit: req.Quota.Limit}
 	}
 	if req.Concurrency > 0 {
 		d.Lease = store.Lease{KeyID: req.KeyID, Plan: req.Plan, ID: id}

@@ -20,6 +20,11 @@ const cleanupTimeout = 500 * time.Millisecond
 // maxPiggyback bounds the releases a decision carries for its lease set.
 const maxPiggyback = 64
 
+// sendDelay is how long a queued release or undo waits for the sender: a
+// slot another instance waits for is free this much later (this
+// instance's next decision on the lease set frees it at once).
+const sendDelay = 2 * time.Millisecond
+
 // undoID names the decision an undo is for.
 type undoID struct{ keyID, plan, id string }
 
@@ -41,14 +46,23 @@ type undoEntry struct {
 // request waits for any of it.
 type cleanupQueue struct {
 	mu       sync.Mutex
-	releases map[string]map[string]time.Time // lease set -> lease id -> give up after
+	releases map[string]map[string]pendingRelease // lease set -> lease id -> its state
 	undos    map[undoID]undoEntry
 	n        int
 	wake     chan struct{} // capacity 1
 }
 
+// pendingRelease is a queued release: the time after which trying is
+// pointless, and whether a decision is carrying it right now (so that
+// concurrent decisions on one lease set each carry other releases, and the
+// sender leaves it to that decision).
+type pendingRelease struct {
+	until   time.Time
+	claimed bool
+}
+
 func newCleanupQueue() *cleanupQueue {
-	return &cleanupQueue{releases: map[string]map[string]time.Time{}, undos: map[undoID]undoEntry{}, wake: make(chan struct{}, 1)}
+	return &cleanupQueue{releases: map[string]map[string]pendingRelease{}, undos: map[undoID]undoEntry{}, wake: make(chan struct{}, 1)}
 }
 
 func (q *cleanupQueue) signal() {
@@ -68,13 +82,13 @@ func (q *cleanupQueue) addRelease(set, id string, until time.Time) bool {
 	}
 	ids := q.releases[set]
 	if ids == nil {
-		ids = map[string]time.Time{}
+		ids = map[string]pendingRelease{}
 		q.releases[set] = ids
 	}
 	if _, dup := ids[id]; !dup {
 		q.n++
 	}
-	ids[id] = until
+	ids[id] = pendingRelease{until: until}
 	q.mu.Unlock()
 	q.signal()
 	return true
@@ -96,23 +110,50 @@ func (q *cleanupQueue) addUndo(u undoID, e undoEntry) bool {
 	return true
 }
 
-// releasesFor returns up to maxPiggyback releases waiting for set, for a
-// decision on that set to carry.
-func (q *cleanupQueue) releasesFor(set string) []string {
+// claimReleases returns up to maxPiggyback releases waiting for set and
+// not carried by another decision, for a decision on that set to carry:
+// each release travels once (a release carried by every concurrent
+// decision made each of them remove the same members again). The caller
+// acks them when the decision succeeded, else unclaims them.
+func (q *cleanupQueue) claimReleases(set string) []string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	ids := q.releases[set]
 	if len(ids) == 0 {
 		return nil
 	}
-	out := make([]string, 0, min(len(ids), maxPiggyback))
-	for id := range ids {
+	var out []string
+	for id, r := range ids {
 		if len(out) == maxPiggyback {
 			break
 		}
+		if r.claimed {
+			continue
+		}
+		if out == nil {
+			out = make([]string, 0, min(len(ids), maxPiggyback))
+		}
+		r.claimed = true
+		ids[id] = r
 		out = append(out, id)
 	}
 	return out
+}
+
+// unclaimReleases gives releases a failed decision carried back to the
+// sender (the decision may or may not have run; a second removal is
+// harmless).
+func (q *cleanupQueue) unclaimReleases(set string, ids []string) {
+	q.mu.Lock()
+	m := q.releases[set]
+	for _, id := range ids {
+		if r, ok := m[id]; ok {
+			r.claimed = false
+			m[id] = r
+		}
+	}
+	q.mu.Unlock()
+	q.signal()
 }
 
 // ackReleases removes releases that reached Redis.
@@ -141,14 +182,18 @@ func (q *cleanupQueue) ackUndo(u undoID) {
 }
 
 // snapshot returns what is waiting, after dropping what is past its
-// time; expired counts the undos dropped (they may stay charged).
-func (q *cleanupQueue) snapshot(now time.Time) (releases map[string][]string, undos map[undoID]undoEntry, expired int) {
+// time; expired counts the undos dropped (they may stay charged). The
+// releases a decision is carrying are left to it unless claimed is set.
+func (q *cleanupQueue) snapshot(now time.Time, claimed bool) (releases map[string][]string, undos map[undoID]undoEntry, expired int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	releases = make(map[string][]string, len(q.releases))
 	for set, ids := range q.releases {
-		for id, until := range ids {
-			if now.After(until) {
+		for id, r := range ids {
+			if r.claimed && !claimed {
+				continue
+			}
+			if now.After(r.until) {
 				delete(ids, id) // the lease has expired in Redis by now
 				q.n--
 				continue
@@ -209,15 +254,26 @@ func (s *Store) undoLater(req store.Request, id string) {
 	}
 }
 
-// cleanupLoop sends the queue whenever something is added, and again
-// every retryInterval while something failed, until Close.
+// cleanupLoop sends the queue shortly after something is added
+// (sendDelay: the next decisions on a lease set carry most releases, and
+// the rest go in one pipeline instead of one wake-up a release), and
+// again every retryInterval while something failed, until Close.
 func (s *Store) cleanupLoop() {
 	defer s.done.Done()
+	delay := time.NewTimer(sendDelay)
+	delay.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-s.cleanups.wake:
+		}
+		delay.Reset(sendDelay)
+		select {
+		case <-s.stop:
+			delay.Stop()
+			return
+		case <-delay.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 		all := s.sendCleanups(ctx)
@@ -237,7 +293,13 @@ func (s *Store) cleanupLoop() {
 // sendCleanups sends every waiting release and undo in one pipeline and
 // reports whether nothing is left waiting.
 func (s *Store) sendCleanups(ctx context.Context) bool {
-	releases, undos, expired := s.cleanups.snapshot(s.now())
+	return s.sendCleanupsOf(ctx, false)
+}
+
+// sendCleanupsOf is sendCleanups, also sending the releases decisions are
+// carrying when claimed is set (at Close).
+func (s *Store) sendCleanupsOf(ctx context.Context, claimed bool) bool {
+	releases, undos, expired := s.cleanups.snapshot(s.now(), claimed)
 	if expired > 0 {
 		s.report(&s.reported.undo, fmt.Errorf("usage plans store: %d timed-out decisions could not be undone within %s (they stay charged; their leases expire by themselves)", expired, undoHorizon))
 	}
@@ -300,7 +362,7 @@ func (s *Store) sendCleanups(ctx context.Context) bool {
 // undoCall is the keys and arguments of undo.lua for u.
 func (s *Store) undoCall(u undoID, e undoEntry) ([]string, []any) {
 	keys := []string{s.markerKey(u.keyID, u.id), s.leaseKey(u.keyID, u.plan), s.planKey(u.keyID, u.plan), s.dayPrefix(u.keyID, u.plan)}
-	return keys, []any{u.id, tombstoneTTL.Milliseconds(), e.cost, e.limit, e.period, e.offset, s.leaseTTL.Microseconds()}
+	return keys, []any{u.id, tombstoneTTL.Milliseconds(), e.cost, e.limit, e.period, e.offset, s.leaseTTL.Microseconds(), s.scriptNow(s.now())}
 }
 
 func isNoScript(err error) bool {

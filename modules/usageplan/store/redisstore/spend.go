@@ -72,7 +72,9 @@ func (s *Store) DeleteRecord(ctx context.Context, name string) error {
 }
 
 // LastUsed implements store.KeyActivity with one pipeline (each key's time
-// sits in its own hash slot).
+// sits in its own hash slot). A decision writes the time at most once a
+// minute per key and plan (see decide.lua), so it is the last admission to
+// within a minute.
 func (s *Store) LastUsed(ctx context.Context, ids []string) (map[string]time.Time, error) {
 	out := make(map[string]time.Time, len(ids))
 	if len(ids) == 0 {

@@ -131,9 +131,9 @@ func TestUndoIsExactlyOnceInEitherOrder(t *testing.T) {
 	}
 
 	undo("early")
-	keys := []string{s.planKey("k", "p"), s.legacyWindowPrefix("k", "p"), s.dayPrefix("k", "p"), s.leaseKey("k", "p"), s.markerKey("k", "early"), s.lastUsedKey("k")}
-	res, err := s.decide.Run(ctx, s.rdb, keys, 0, 0, 0, 10, 3, "day", 0, 100, 5, "early", int64(30e6), int64(5000), "", 0).Int64Slice()
-	if err != nil || res[0] != 4 {
+	out, err := s.runDecide(ctx, decisionShape{keyID: "k", plan: "p", limit: 10, period: "day", cost: 3, concurrency: 5}, nil, []string{"early"})
+	if err != nil || out[0][0] != 4 {
+		res := out
 		t.Fatalf("a decision after its undo: %v %v, want outcome 4", res, err)
 	}
 	if used := usedNow(t, s, raw); used != 0 {
