@@ -194,3 +194,24 @@ func LivePods(entries []PodEntry, now time.Time) []PodEntry {
 	}
 	return out
 }
+
+// WithoutPod returns entries less the one with id (a new slice).
+func WithoutPod(entries []PodEntry, id string) []PodEntry {
+	out := make([]PodEntry, 0, len(entries))
+	for _, e := range entries {
+		if e.ID != id {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// WithPod returns entries with e in place of any entry of its id and
+// without the entry drop (a pod replaced by e; "" for none): the edit
+// every store applies inside its atomic step.
+func WithPod(entries []PodEntry, e PodEntry, drop string) []PodEntry {
+	if drop != "" {
+		entries = WithoutPod(entries, drop)
+	}
+	return append(WithoutPod(entries, e.ID), e)
+}

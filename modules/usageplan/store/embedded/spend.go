@@ -234,17 +234,6 @@ func (t *podTable) change(owner string, now time.Time, persist func(string, []st
 	return nil
 }
 
-// withoutPod returns entries less the one with id.
-func withoutPod(entries []store.PodEntry, id string) []store.PodEntry {
-	out := make([]store.PodEntry, 0, len(entries))
-	for _, e := range entries {
-		if e.ID != id {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // ReservePod implements store.Pods.
 func (s *Store) ReservePod(_ context.Context, owner string, e store.PodEntry, caps store.PodCaps, now time.Time) (string, error) {
 	var exceeded string
@@ -252,7 +241,7 @@ func (s *Store) ReservePod(_ context.Context, owner string, e store.PodEntry, ca
 		if exceeded = store.CheckPodCaps(entries, e, caps, now); exceeded != "" {
 			return nil, false
 		}
-		return append(withoutPod(entries, e.ID), e), true
+		return store.WithPod(entries, e, ""), true
 	})
 	return exceeded, err
 }
@@ -260,14 +249,14 @@ func (s *Store) ReservePod(_ context.Context, owner string, e store.PodEntry, ca
 // PutPod implements store.Pods.
 func (s *Store) PutPod(_ context.Context, owner string, e store.PodEntry, drop string) error {
 	return s.pods.change(owner, s.now(), s.persistPods, func(entries []store.PodEntry) ([]store.PodEntry, bool) {
-		return append(withoutPod(withoutPod(entries, drop), e.ID), e), true
+		return store.WithPod(entries, e, drop), true
 	})
 }
 
 // RemovePod implements store.Pods.
 func (s *Store) RemovePod(_ context.Context, owner, id string) error {
 	return s.pods.change(owner, s.now(), s.persistPods, func(entries []store.PodEntry) ([]store.PodEntry, bool) {
-		return withoutPod(entries, id), true
+		return store.WithoutPod(entries, id), true
 	})
 }
 

@@ -157,17 +157,6 @@ func readPods(ctx context.Context, c redis.Cmdable, key string) ([]store.PodEntr
 	return entries, nil
 }
 
-// withoutPod returns entries less the one with id.
-func withoutPod(entries []store.PodEntry, id string) []store.PodEntry {
-	out := make([]store.PodEntry, 0, len(entries))
-	for _, e := range entries {
-		if e.ID != id {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // ReservePod implements store.Pods.
 func (s *Store) ReservePod(ctx context.Context, owner string, e store.PodEntry, caps store.PodCaps, now time.Time) (string, error) {
 	var exceeded string
@@ -175,7 +164,7 @@ func (s *Store) ReservePod(ctx context.Context, owner string, e store.PodEntry, 
 		if exceeded = store.CheckPodCaps(entries, e, caps, now); exceeded != "" {
 			return nil, false
 		}
-		return append(withoutPod(entries, e.ID), e), true
+		return store.WithPod(entries, e, ""), true
 	})
 	return exceeded, err
 }
@@ -183,14 +172,14 @@ func (s *Store) ReservePod(ctx context.Context, owner string, e store.PodEntry, 
 // PutPod implements store.Pods.
 func (s *Store) PutPod(ctx context.Context, owner string, e store.PodEntry, drop string) error {
 	return s.changePods(ctx, owner, s.now(), func(entries []store.PodEntry) ([]store.PodEntry, bool) {
-		return append(withoutPod(withoutPod(entries, drop), e.ID), e), true
+		return store.WithPod(entries, e, drop), true
 	})
 }
 
 // RemovePod implements store.Pods.
 func (s *Store) RemovePod(ctx context.Context, owner, id string) error {
 	return s.changePods(ctx, owner, s.now(), func(entries []store.PodEntry) ([]store.PodEntry, bool) {
-		return withoutPod(entries, id), true
+		return store.WithoutPod(entries, id), true
 	})
 }
 
