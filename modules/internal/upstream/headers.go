@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -45,8 +46,13 @@ const credentialsVar = "gpugate.credential_headers"
 
 // MarkCredentialHeader records that name carries a client credential in r:
 // OutboundHeader removes it from the upstream request.
+// A standard credential header (removed always) is not recorded, so the
+// common case (Authorization, X-Api-Key) costs no request variable.
 func MarkCredentialHeader(r *http.Request, name string) {
 	name = textproto.CanonicalMIMEHeaderKey(name)
+	if slices.Contains(clientCredentialHeaders[:], name) {
+		return
+	}
 	names, _ := caddyhttp.GetVar(r.Context(), credentialsVar).([]string)
 	for _, n := range names {
 		if n == name {
