@@ -22,6 +22,18 @@ if [ -z "$GPUGATE_JWT_SECRET" ]; then
 	exit 2
 fi
 c() { curl -sS --cacert "$CA" "$@"; echo; }
+# wait_for WHAT WANT SED URL [CURL ARGS...]: poll URL once a second (at most 60 times) until the sed
+# expression prints WANT from its answer.
+wait_for() {
+	local what=$1 want=$2 expr=$3 url=$4 got
+	shift 4
+	for _ in $(seq 60); do
+		got=$(c "$url" "$@" | sed -n "$expr")
+		echo "  $what is $got"
+		[ "$got" = "$want" ] && return 0
+		sleep 1
+	done
+}
 
 echo "# no token -> 401 with WWW-Authenticate"
 c -i "$URL/pods"
@@ -37,12 +49,7 @@ POD=$(c "$URL/pods" -H "$AUTH" -H 'Content-Type: application/json' \
 	sed -n 's/.*"pod":{"id":"\([^"]*\)".*/\1/p')
 [ -n "$POD" ] || { echo "no pod created" >&2; exit 1; }
 echo "created pod $POD"
-for _ in $(seq 60); do
-	STATUS=$(c "$URL/pods/$POD" -H "$AUTH" | sed -n 's/.*"desiredStatus":"\([A-Z]*\)".*/\1/p')
-	echo "  pod $POD is $STATUS"
-	[ "$STATUS" = RUNNING ] && break
-	sleep 1
-done
+wait_for "pod $POD" RUNNING 's/.*"desiredStatus":"\([A-Z]*\)".*/\1/p' "$URL/pods/$POD" -H "$AUTH"
 c -X POST "$URL/pods/$POD/stop" -H "$AUTH"
 c -o /dev/null -w 'DELETE: %{http_code}' -X DELETE "$URL/pods/$POD" -H "$AUTH"
 
@@ -57,12 +64,7 @@ JOB=$(c "$URL/api/generate" -H "X-Api-Key: $KEY" -H 'Content-Type: application/j
 	sed -n 's/.*"job_id":"\([^"]*\)".*/\1/p')
 [ -n "$JOB" ] || { echo "no job submitted" >&2; exit 1; }
 echo "submitted job $JOB"
-for _ in $(seq 60); do
-	STATUS=$(c "$URL/api/v1/jobs/$JOB" -H "X-Api-Key: $KEY" | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p')
-	echo "  job $JOB is $STATUS"
-	[ "$STATUS" = completed ] && break
-	sleep 1
-done
+wait_for "job $JOB" completed 's/.*"status":"\([a-z]*\)".*/\1/p' "$URL/api/v1/jobs/$JOB" -H "X-Api-Key: $KEY"
 c "$URL/api/v1/jobs/$JOB" -H "X-Api-Key: $KEY"
 
 echo "# the plan's limits on every answer"

@@ -20,7 +20,7 @@ import (
 func BenchmarkServeHTTPAdmitted(b *testing.B) { benchServeHTTP(b, "") }
 
 // BenchmarkServeHTTPAdmittedRedis is the same path against a local
-// redis-server: one script call for the decision, one ZREM for the lease.
+// redis-server: the decision script (its lease released with a later call).
 func BenchmarkServeHTTPAdmittedRedis(b *testing.B) {
 	r := testkit.StartRedis(b, testkit.RedisOptions{})
 	benchServeHTTP(b, r.URL(0))

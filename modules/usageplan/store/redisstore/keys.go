@@ -99,8 +99,33 @@ func (s *Store) lastKnown(hash string, err error) (store.Key, error) {
 	return store.Key{}, err
 }
 
-// maxUpdateAttempts bounds the optimistic retries of UpdateKey.
+// maxUpdateAttempts bounds the optimistic retries of a key change.
 const maxUpdateAttempts = 5
+
+// watchRetried runs the optimistic transaction txn watching keys, again
+// (up to maxUpdateAttempts times) while another writer got there first.
+func (s *Store) watchRetried(ctx context.Context, txn func(*redis.Tx) error, keys ...string) error {
+	var err error
+	for range maxUpdateAttempts {
+		if err = s.rdb.Watch(ctx, txn, keys...); !errors.Is(err, redis.TxFailedErr) {
+			break
+		}
+	}
+	return err
+}
+
+// txKeyRecord reads and decodes the key record rec inside a transaction
+// (store.ErrNotFound when there is none).
+func txKeyRecord(ctx context.Context, tx *redis.Tx, rec string) (store.Key, error) {
+	v, err := tx.Get(ctx, rec).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return store.Key{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Key{}, err
+	}
+	return decodeKey(v)
+}
 
 // UpdateKey implements store.Keys (optimistic transaction on the record,
 // retried when another writer got there first).
@@ -115,14 +140,7 @@ func (s *Store) UpdateKey(ctx context.Context, id string, change func(*store.Key
 	rec := s.keyRecord(hash)
 	var out store.Key
 	txn := func(tx *redis.Tx) error {
-		v, err := tx.Get(ctx, rec).Bytes()
-		if errors.Is(err, redis.Nil) {
-			return store.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		k, err := decodeKey(v)
+		k, err := txKeyRecord(ctx, tx, rec)
 		if err != nil {
 			return err
 		}
@@ -139,12 +157,7 @@ func (s *Store) UpdateKey(ctx context.Context, id string, change func(*store.Key
 		out = k
 		return err
 	}
-	for range maxUpdateAttempts {
-		err = s.rdb.Watch(ctx, txn, rec)
-		if !errors.Is(err, redis.TxFailedErr) {
-			break
-		}
-	}
+	err = s.watchRetried(ctx, txn, rec)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Key{}, err
 	}

@@ -229,14 +229,7 @@ func (s *Store) RotateKey(ctx context.Context, id, newHash string, graceUntil ti
 		if err := tx.Watch(ctx, oldRec).Err(); err != nil {
 			return err
 		}
-		v, err := tx.Get(ctx, oldRec).Bytes()
-		if errors.Is(err, redis.Nil) {
-			return store.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		k, err := decodeKey(v)
+		k, err := txKeyRecord(ctx, tx, oldRec)
 		if err != nil {
 			return err
 		}
@@ -264,12 +257,7 @@ func (s *Store) RotateKey(ctx context.Context, id, newHash string, graceUntil ti
 		out = k
 		return err
 	}
-	var err error
-	for range maxUpdateAttempts {
-		if err = s.rdb.Watch(ctx, txn, idx, newRec); !errors.Is(err, redis.TxFailedErr) {
-			break
-		}
-	}
+	err := s.watchRetried(ctx, txn, idx, newRec)
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrExists):
 		if errors.Is(err, store.ErrExists) {
