@@ -2,10 +2,14 @@
 // reverse_proxy of the same Caddy version, both in front of the same
 // upstream, in one run: throughput ratios and CPU per request (process CPU
 // time / requests served, steadier than throughput on a shared machine),
-// and for the Redis store the redis-server CPU per decision. All three are
-// sent the same requests (a JWT and an API key in the headers). Targets
-// (issue 10): embedded chain CPU per request within 5% of bare Caddy's,
-// Redis chain >= 0.90x bare throughput, redis-server <= 15 µs per decision.
+// and for the Redis store the redis-server CPU per decision. All targets
+// are sent the same requests (a JWT and an API key in the headers): the
+// bare proxy, the embedded-store chain, the Redis chain with one key (its
+// concurrent decisions share script calls) and the Redis chain with 64
+// keys taken in turn ("redis-keys": many clients, no two decisions
+// sharing a call). Targets (issue 10): embedded chain CPU per request
+// within 5% of bare Caddy's, Redis chain >= 0.90x bare throughput,
+// redis-server <= 15 µs per decision.
 //
 // It runs only under `./xcaddy.sh bench` (GPUGATE_LOAD_BENCH=1): it loads
 // both cores for tens of seconds. With GPUGATE_LOAD_PROFILE=<dir>, the
@@ -23,6 +27,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +38,7 @@ const (
 	jwtSecret = "loadbench-secret-0123456789abcdef0123456789"
 	apiKey    = "gpg_loadbench_0123456789abcdef"
 	workers   = 64
+	manyKeys  = 64              // the many-keys Redis target's keys, one per connection
 	runFor    = 4 * time.Second // per target and round
 	rounds    = 3
 )
@@ -42,6 +48,7 @@ type target struct {
 	name    string
 	gw      *testkit.Gateway
 	headers map[string]string
+	apiKeys []string       // X-Api-Key values taken in turn (else the one in headers)
 	redis   *testkit.Redis // the store's server, for its CPU
 
 	requests int
@@ -75,17 +82,40 @@ func BenchmarkChainVsBareProxy(b *testing.B) {
 	redis := testkit.StartRedis(b, testkit.RedisOptions{})
 	bare := testkit.StartBareCaddy(b, testdataPath(b, "bare.Caddyfile"), testkit.GatewayOptions{
 		PlainHTTP: true, Env: map[string]string{"BENCH_UPSTREAM": upstreamAddr}})
-	chain := func(store string) *testkit.Gateway {
-		return testkit.StartGateway(b, testdataPath(b, "chain.Caddyfile"), testkit.GatewayOptions{
-			PlainHTTP: true,
-			Env: map[string]string{
-				"BENCH_UPSTREAM":   upstreamAddr,
-				"BENCH_STORE":      store,
-				"BENCH_API_KEY":    apiKey,
-				"BENCH_JWT_SECRET": jwtSecret,
-			},
-		})
+	// The many-keys chain has manyKeys keys on the bench plan: one client
+	// per connection, so no two concurrent decisions share a script call.
+	keys := make([]string, manyKeys)
+	chainFile := testdataPath(b, "chain.Caddyfile")
+	src, err := os.ReadFile(chainFile)
+	if err != nil {
+		b.Fatal(err)
 	}
+	var blocks strings.Builder
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%s_%02d", apiKey, i)
+		fmt.Fprintf(&blocks, "\t\tkey bench%02d {\n\t\t\tvalue {env.BENCH_API_KEY_%02d}\n\t\t\tplans bench\n\t\t}\n", i, i)
+	}
+	const oneKey = "\t\tkey bench {\n\t\t\tvalue {env.BENCH_API_KEY}\n\t\t\tplans bench\n\t\t}\n"
+	if !strings.Contains(string(src), oneKey) {
+		b.Fatalf("%s: no key block to replace", chainFile)
+	}
+	manyFile := filepath.Join(b.TempDir(), "chain-many-keys.Caddyfile")
+	if err := os.WriteFile(manyFile, []byte(strings.Replace(string(src), oneKey, blocks.String(), 1)), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	chainOf := func(file, store string) *testkit.Gateway {
+		env := map[string]string{
+			"BENCH_UPSTREAM":   upstreamAddr,
+			"BENCH_STORE":      store,
+			"BENCH_API_KEY":    apiKey,
+			"BENCH_JWT_SECRET": jwtSecret,
+		}
+		for i, k := range keys {
+			env[fmt.Sprintf("BENCH_API_KEY_%02d", i)] = k
+		}
+		return testkit.StartGateway(b, file, testkit.GatewayOptions{PlainHTTP: true, Env: env})
+	}
+	chain := func(store string) *testkit.Gateway { return chainOf(chainFile, store) }
 	credentials := map[string]string{"Authorization": "Bearer " + token, "X-Api-Key": apiKey}
 	// Every target gets the same client requests, credentials included: the
 	// bare proxy parses and forwards them, the chain checks and strips them.
@@ -93,6 +123,7 @@ func BenchmarkChainVsBareProxy(b *testing.B) {
 		{name: "bare", gw: bare, headers: credentials},
 		{name: "embedded", gw: chain("file://" + filepath.Join(b.TempDir(), "usage.db")), headers: credentials},
 		{name: "redis", gw: chain(redis.URL(0)), headers: credentials, redis: redis},
+		{name: "redis-keys", gw: chainOf(manyFile, redis.URL(1)), headers: credentials, apiKeys: keys, redis: redis},
 	}
 	// All three run side by side and are measured in alternating rounds, so
 	// a drift in machine load does not favour whichever runs first.
@@ -110,10 +141,11 @@ func BenchmarkChainVsBareProxy(b *testing.B) {
 		b.ReportMetric(t.cpuPerRequest(), t.name+"-cpu-us/req")
 		b.ReportMetric(t.cpuPerRequest()/base.cpuPerRequest(), t.name+"-cpu-ratio")
 	}
-	r := targets[2]
-	b.ReportMetric(perRequest(r.redisCPU, r.requests), "redis-server-cpu-us/decision")
-	b.ReportMetric(perRequest(r.redisCmd, r.requests), "redis-script-us/decision")
-	b.ReportMetric(r.cpuPerRequest()+perRequest(r.redisCPU, r.requests), "redis-total-cpu-us/req")
+	for _, r := range targets[2:] {
+		b.ReportMetric(perRequest(r.redisCPU, r.requests), r.name+"-server-cpu-us/decision")
+		b.ReportMetric(perRequest(r.redisCmd, r.requests), r.name+"-script-us/decision")
+		b.ReportMetric(r.cpuPerRequest()+perRequest(r.redisCPU, r.requests), r.name+"-total-cpu-us/req")
+	}
 }
 
 func (t *target) rps() float64 { return float64(t.requests) / t.elapsed.Seconds() }
@@ -142,6 +174,7 @@ func measure(b *testing.B, t *target, profile bool) {
 	if t.redis != nil {
 		cmd0, redis0 = commandTime(b, t.redis), cpuOf(b, t.redis.Pid())
 	}
+	var next atomic.Uint64
 	res, err := testkit.Load(context.Background(), testkit.LoadOptions{
 		NewRequest: func() (*http.Request, error) {
 			req, err := http.NewRequest(http.MethodGet, t.gw.URL+"/v2/pods", nil)
@@ -150,6 +183,9 @@ func measure(b *testing.B, t *target, profile bool) {
 			}
 			for k, v := range t.headers {
 				req.Header.Set(k, v)
+			}
+			if len(t.apiKeys) > 0 {
+				req.Header.Set("X-Api-Key", t.apiKeys[next.Add(1)%uint64(len(t.apiKeys))])
 			}
 			return req, nil
 		},
