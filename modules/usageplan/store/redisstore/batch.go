@@ -7,32 +7,50 @@ import (
 	"time"
 )
 
-// maxBatch bounds the decisions one script call makes.
-const maxBatch = 64
+const (
+	// maxBatch bounds the decisions one script call makes.
+	maxBatch = 64
+	// maxPipeline bounds the decisions one round trip carries.
+	maxPipeline = 256
+	// maxInFlight is the round trips of one route under way at once: one
+	// being read by Redis while the next is prepared.
+	maxInFlight = 1
+)
 
-// batches lets concurrent decisions of one shape (one key, plan, bucket,
+// batches lets concurrent decisions share round trips, which is most of
+// what a decision costs Redis and the gateway (a system call or two each
+// way per round trip). Decisions of one shape (one key, plan, bucket,
 // limits and cost: under load, the same client's requests) share a script
-// call, which reads and writes each hash once for all of them: Redis's
-// cost per decision is then mostly the few lines of Lua of its own checks.
-// A decision with nothing of its shape under way is sent at once by its
-// caller, so nothing waits at low load; the ones arriving while it is
-// under way queue, and go together (up to maxBatch per call) when it
-// returns. Each waits no longer than its own context; one that gave up is
-// not sent (its undo, queued by Decide, leaves a tombstone).
+// call, which reads and writes each hash once for all of them; the calls
+// of different shapes waiting at the same time go in one pipeline.
+//
+// Decisions go by route: all of them for a single node or a Sentinel
+// primary; per API key for Redis Cluster (a key's hashes share its hash
+// tag, so one slot and node), so that a failing shard never delays the
+// decisions of the others. A decision whose route has fewer than
+// maxInFlight round trips under way is sent at once by its caller, so
+// nothing waits at low load; the ones arriving otherwise queue and go
+// together when one returns. Each waits no longer than its own context;
+// one that gave up is not sent (its undo, queued by Decide, leaves a
+// tombstone).
 type batches struct {
-	mu    sync.Mutex
-	lanes map[decisionShape]*lane
+	mu     sync.Mutex
+	routes map[string]*route
+	// byKey gives each API key a route of its own (Redis Cluster).
+	byKey bool
 }
 
-// lane is the decisions of one shape: whether a call is under way, and
-// the ones waiting for it to return.
-type lane struct {
-	queue []*waiting
+// route is the round trips under way on one route and the decisions
+// waiting for one to return.
+type route struct {
+	inFlight int
+	queue    []*waiting
 }
 
 // waiting is a queued decision; done receives its result once.
 type waiting struct {
 	ctx  context.Context
+	sh   decisionShape
 	id   string
 	done chan batchResult
 }
@@ -43,94 +61,135 @@ type batchResult struct {
 	err    error
 }
 
-func newBatches() *batches { return &batches{lanes: map[decisionShape]*lane{}} }
+func newBatches(byKey bool) *batches {
+	return &batches{routes: map[string]*route{}, byKey: byKey}
+}
 
-// decide makes the decision id of shape sh: at once when no call of its
-// shape is under way, else with the next call.
+func (b *batches) routeOf(sh decisionShape) string {
+	if b.byKey {
+		return sh.keyID
+	}
+	return ""
+}
+
+// decide makes the decision id of shape sh: at once when its route has a
+// round trip to spare, else with the next one.
 func (b *batches) decide(ctx context.Context, s *Store, sh decisionShape, id string) ([]int64, time.Time, error) {
+	name := b.routeOf(sh)
 	b.mu.Lock()
-	l, busy := b.lanes[sh]
-	if !busy {
-		b.lanes[sh] = &lane{}
+	r := b.routes[name]
+	if r == nil {
+		r = &route{}
+		b.routes[name] = r
+	}
+	if r.inFlight < maxInFlight {
+		r.inFlight++
 		b.mu.Unlock()
 		sentAt := s.now()
 		out, err := s.runDecide(ctx, sh, nil, []string{id})
-		b.next(s, sh)
+		b.returned(s, name)
 		if err != nil {
 			return nil, sentAt, err
 		}
 		return out[0], sentAt, nil
 	}
-	w := &waiting{ctx: ctx, id: id, done: make(chan batchResult, 1)}
-	l.queue = append(l.queue, w)
+	w := &waiting{ctx: ctx, sh: sh, id: id, done: make(chan batchResult, 1)}
+	r.queue = append(r.queue, w)
 	b.mu.Unlock()
 	select {
-	case r := <-w.done:
-		return r.res, r.sentAt, r.err
+	case res := <-w.done:
+		return res.res, res.sentAt, res.err
 	case <-ctx.Done():
 		return nil, time.Time{}, fmt.Errorf("usage plans store: redis decision: %w", ctx.Err())
 	}
 }
 
-// next hands the decisions queued behind a finished call to a sender, or
-// ends the lane when none are waiting.
-func (b *batches) next(s *Store, sh decisionShape) {
+// returned ends a round trip of route name: its slot goes to a sender of
+// the decisions queued meanwhile, if any.
+func (b *batches) returned(s *Store, name string) {
 	b.mu.Lock()
-	l := b.lanes[sh]
-	if len(l.queue) == 0 {
-		delete(b.lanes, sh)
-		b.mu.Unlock()
+	defer b.mu.Unlock()
+	r := b.routes[name]
+	if len(r.queue) > 0 {
+		go b.drain(s, name)
 		return
 	}
-	b.mu.Unlock()
-	go b.drain(s, sh)
+	r.inFlight--
+	if r.inFlight == 0 {
+		delete(b.routes, name)
+	}
 }
 
-// drain sends the queued decisions of sh, maxBatch per call, until none
-// are waiting.
-func (b *batches) drain(s *Store, sh decisionShape) {
+// drain sends the decisions queued on route name, up to maxPipeline per
+// round trip, until none are waiting; it holds one of the route's slots.
+func (b *batches) drain(s *Store, name string) {
 	for {
 		b.mu.Lock()
-		l := b.lanes[sh]
-		n := min(len(l.queue), maxBatch)
+		r := b.routes[name]
+		n := min(len(r.queue), maxPipeline)
 		if n == 0 {
-			delete(b.lanes, sh)
+			r.inFlight--
+			if r.inFlight == 0 {
+				delete(b.routes, name)
+			}
 			b.mu.Unlock()
 			return
 		}
-		group := make([]*waiting, 0, n)
-		for _, w := range l.queue[:n] {
-			if w.ctx.Err() == nil {
-				group = append(group, w)
-			}
-		}
-		l.queue = append(l.queue[:0], l.queue[n:]...)
+		taken := make([]*waiting, n)
+		copy(taken, r.queue)
+		r.queue = append(r.queue[:0], r.queue[n:]...)
 		b.mu.Unlock()
-		if len(group) == 0 {
+		b.send(s, taken)
+	}
+}
+
+// send makes the decisions ws in one round trip, one script call per
+// shape (and per maxBatch decisions), and hands each its result.
+func (b *batches) send(s *Store, ws []*waiting) {
+	var calls []*decideCall
+	var groups [][]*waiting
+	byShape := map[decisionShape]int{}
+	var deadline time.Time
+	for _, w := range ws {
+		if w.ctx.Err() != nil {
 			continue
 		}
-		ids := make([]string, len(group))
-		var deadline time.Time
-		for i, w := range group {
-			ids[i] = w.id
-			if d, ok := w.ctx.Deadline(); !ok {
-				deadline = time.Now().Add(max(s.timeout, adminTimeout))
-			} else if d.After(deadline) {
-				deadline = d
-			}
+		if d, ok := w.ctx.Deadline(); !ok {
+			deadline = time.Now().Add(max(s.timeout, adminTimeout))
+		} else if d.After(deadline) {
+			deadline = d
 		}
-		// The call outlives any one waiter's cancellation (the others
-		// still want it) but not the latest deadline among them.
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		sentAt := s.now()
-		out, err := s.runDecide(ctx, sh, nil, ids)
-		cancel()
-		for i, w := range group {
-			r := batchResult{sentAt: sentAt, err: err}
-			if err == nil {
-				r.res = out[i]
+		i, ok := byShape[w.sh]
+		if !ok || len(groups[i]) == maxBatch {
+			i = len(groups)
+			byShape[w.sh] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], w)
+	}
+	if len(groups) == 0 {
+		return
+	}
+	for _, g := range groups {
+		ids := make([]string, len(g))
+		for i, w := range g {
+			ids[i] = w.id
+		}
+		calls = append(calls, s.newDecideCall(g[0].sh, nil, ids))
+	}
+	// The round trip outlives any one waiter's cancellation (the others
+	// still want it) but not the latest deadline among them.
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	sentAt := s.now()
+	outs, errs := s.runDecideCalls(ctx, calls)
+	cancel()
+	for i, g := range groups {
+		for j, w := range g {
+			res := batchResult{sentAt: sentAt, err: errs[i]}
+			if errs[i] == nil {
+				res.res = outs[i][j]
 			}
-			w.done <- r
+			w.done <- res
 		}
 	}
 }

@@ -27,8 +27,8 @@ func (s *Store) scriptNow(t time.Time) int64 {
 
 // Decide implements store.Limiter in one round trip. The script takes the
 // time, the quota window and the UTC day from the Redis server's clock.
-// Concurrent decisions with the same shape (see batchKey) share a script
-// call: while one is under way, the next wait and go together (batch.go).
+// Concurrent decisions with the same shape (see decisionShape) share a
+// script call, and concurrent calls a round trip (batch.go).
 //
 // When the call fails after the script may have been sent (the client
 // timed out at store_timeout or went away), the script may still run: a
@@ -91,61 +91,113 @@ func shapeOf(req store.Request, now int64) decisionShape {
 // decisionFields is the number of values decide.lua returns per decision.
 const decisionFields = 9
 
-// runDecide runs decide.lua for the decisions ids (with budgets, one) and
-// returns each one's values. Releases waiting for the lease set go along.
-func (s *Store) runDecide(ctx context.Context, sh decisionShape, budgets []store.Budget, ids []string) ([][]int64, error) {
-	leaseKey := s.leaseKey(sh.keyID, sh.plan)
-	keys := make([]string, 0, 5+len(budgets)+len(ids))
-	keys = append(keys,
+// decideCall is one decide.lua call: its keys and arguments, and the
+// releases of its lease set that go along (claimed from the release
+// queue until the call's fate is known).
+type decideCall struct {
+	ids      []string
+	budgets  int
+	keys     []string
+	args     []any
+	leaseKey string
+	released []string
+}
+
+// newDecideCall prepares the call deciding ids of shape sh (with budgets,
+// one). Releases of its lease set still waiting for the sender go along,
+// so they are freed before these decisions count the slots.
+func (s *Store) newDecideCall(sh decisionShape, budgets []store.Budget, ids []string) *decideCall {
+	c := &decideCall{ids: ids, budgets: len(budgets), leaseKey: s.leaseKey(sh.keyID, sh.plan)}
+	c.keys = make([]string, 0, 5+len(budgets)+len(ids))
+	c.keys = append(c.keys,
 		s.planKey(sh.keyID, sh.plan),
 		s.legacyWindowPrefix(sh.keyID, sh.plan),
 		s.dayPrefix(sh.keyID, sh.plan),
-		leaseKey,
+		c.leaseKey,
 		s.lastUsedKey(sh.keyID),
 	)
 	for _, b := range budgets {
-		keys = append(keys, s.planKey(sh.keyID, store.MeterCounter(sh.plan, b.Meter)))
+		c.keys = append(c.keys, s.planKey(sh.keyID, store.MeterCounter(sh.plan, b.Meter)))
 	}
 	for _, id := range ids {
-		keys = append(keys, s.markerKey(sh.keyID, id))
+		c.keys = append(c.keys, s.markerKey(sh.keyID, id))
 	}
-	// Releases of this lease set still waiting for the sender go along,
-	// so they are freed before these decisions count the slots.
-	released := s.cleanups.claimReleases(leaseKey)
-	args := make([]any, 0, 14+3*len(budgets)+len(ids)+len(released))
-	args = append(args, sh.now, sh.interval, sh.burst, sh.limit, sh.cost, sh.period, sh.offset,
+	c.released = s.cleanups.claimReleases(c.leaseKey)
+	c.args = make([]any, 0, 14+3*len(budgets)+len(ids)+len(c.released))
+	c.args = append(c.args, sh.now, sh.interval, sh.burst, sh.limit, sh.cost, sh.period, sh.offset,
 		int64(dayTTL/time.Second), sh.concurrency, len(ids), s.leaseTTL.Microseconds(),
 		s.markerTTL().Milliseconds(), sh.bucket, len(budgets))
 	for _, b := range budgets {
-		args = append(args, b.Quota.Limit, string(b.Quota.Period), b.Quota.Offset.Microseconds())
+		c.args = append(c.args, b.Quota.Limit, string(b.Quota.Period), b.Quota.Offset.Microseconds())
 	}
 	for _, id := range ids {
-		args = append(args, id)
+		c.args = append(c.args, id)
 	}
-	for _, r := range released {
-		args = append(args, r)
+	for _, r := range c.released {
+		c.args = append(c.args, r)
 	}
-	res, err := s.decide.Run(ctx, s.decider, keys, args...).Int64Slice()
-	if err == nil && len(res) != decisionFields*len(ids) && (len(ids) != 1 || len(res) != decisionFields+2*len(budgets)) {
+	return c
+}
+
+// finish settles the call from its reply: the releases that went along
+// are done (or back in the queue when the call failed), and each
+// decision's values are returned.
+func (c *decideCall) finish(s *Store, res []int64, err error) ([][]int64, error) {
+	if err == nil && len(res) != decisionFields*len(c.ids) && (len(c.ids) != 1 || len(res) != decisionFields+2*c.budgets) {
 		err = fmt.Errorf("unexpected decision reply %v", res)
 	}
 	if err != nil {
-		if released != nil {
-			s.cleanups.unclaimReleases(leaseKey, released)
+		if c.released != nil {
+			s.cleanups.unclaimReleases(c.leaseKey, c.released)
 		}
 		return nil, fmt.Errorf("usage plans store: redis decision: %w", err)
 	}
-	if released != nil {
-		s.cleanups.ackReleases(leaseKey, released)
+	if c.released != nil {
+		s.cleanups.ackReleases(c.leaseKey, c.released)
 	}
-	out := make([][]int64, len(ids))
-	for i := range ids {
+	out := make([][]int64, len(c.ids))
+	for i := range c.ids {
 		out[i] = res[i*decisionFields : (i+1)*decisionFields]
 	}
-	if len(ids) == 1 {
+	if len(c.ids) == 1 {
 		out[0] = res
 	}
 	return out, nil
+}
+
+// runDecide runs decide.lua for the decisions ids (with budgets, one) and
+// returns each one's values.
+func (s *Store) runDecide(ctx context.Context, sh decisionShape, budgets []store.Budget, ids []string) ([][]int64, error) {
+	c := s.newDecideCall(sh, budgets, ids)
+	res, err := s.decide.Run(ctx, s.decider, c.keys, c.args...).Int64Slice()
+	return c.finish(s, res, err)
+}
+
+// runDecideCalls runs calls in one pipeline and returns each one's
+// decisions' values or error. A call Redis refused for want of the script
+// (flushed by a restart) did not run: it is sent again, with the script.
+func (s *Store) runDecideCalls(ctx context.Context, calls []*decideCall) ([][][]int64, []error) {
+	outs, errs := make([][][]int64, len(calls)), make([]error, len(calls))
+	if len(calls) == 1 {
+		c := calls[0]
+		res, err := s.decide.Run(ctx, s.decider, c.keys, c.args...).Int64Slice()
+		outs[0], errs[0] = c.finish(s, res, err)
+		return outs, errs
+	}
+	cmds := make([]*redis.Cmd, len(calls))
+	p := s.rdb.Pipeline()
+	for i, c := range calls {
+		cmds[i] = s.decide.EvalSha(ctx, p, c.keys, c.args...)
+	}
+	_, _ = p.Exec(ctx)
+	for i, c := range calls {
+		res, err := cmds[i].Int64Slice()
+		if isNoScript(err) {
+			res, err = s.decide.Run(ctx, s.rdb, c.keys, c.args...).Int64Slice()
+		}
+		outs[i], errs[i] = c.finish(s, res, err)
+	}
+	return outs, errs
 }
 
 // decision turns one decision's script values into its answer.

@@ -2,10 +2,10 @@
 // instances through Redis (or Valkey / ElastiCache): every admission is one
 // round trip running a server-side script (GCRA throttle + quota window +
 // concurrency lease), so counts are exact across instances. Concurrent
-// decisions of one key, plan and shape share a script call (batch.go), and
-// a finished request's lease release rides along with the next decision
-// on its lease set (release.go), so a busy key costs Redis a few
-// microseconds per decision. A key's last-used time is written at most once
+// decisions of one key, plan and shape share a script call, the calls of
+// different keys waiting at the same time share a round trip (batch.go),
+// and a finished request's lease release rides along with the next
+// decision on its lease set (release.go). A key's last-used time is written at most once
 // a minute per key and plan.
 package redisstore
 
@@ -191,7 +191,7 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		undo:        withClock(undoSource),
 		renew:       withClock(renewSource),
 		leases:      newLeaseSet(),
-		batches:     newBatches(),
+		batches:     newBatches(cfg.Mode == redisconn.Cluster),
 		timeout:     timeout,
 		cleanups:    newCleanupQueue(),
 		stop:        make(chan struct{}),
