@@ -14,7 +14,7 @@ const (
 	maxPipeline = 256
 	// maxInFlight is the round trips of one route under way at once: one
 	// being read by Redis while the next is prepared.
-	maxInFlight = 1
+	maxInFlight = 2
 )
 
 // batches lets concurrent decisions share round trips, which is most of
@@ -28,9 +28,10 @@ const (
 // primary; per API key for Redis Cluster (a key's hashes share its hash
 // tag, so one slot and node), so that a failing shard never delays the
 // decisions of the others. A decision whose route has fewer than
-// maxInFlight round trips under way is sent at once by its caller, so
-// nothing waits at low load; the ones arriving otherwise queue and go
-// together when one returns. Each waits no longer than its own context;
+// maxInFlight round trips under way, none with a decision of its shape,
+// is sent at once by its caller, so nothing waits at low load; the ones
+// arriving otherwise queue and go together when one returns (a busy key's
+// decisions thus wait for its call under way and share the next). Each waits no longer than its own context;
 // one that gave up is not sent (its undo, queued by Decide, leaves a
 // tombstone).
 type batches struct {
@@ -45,6 +46,8 @@ type batches struct {
 type route struct {
 	inFlight int
 	queue    []*waiting
+	// shapes counts the round trips under way with decisions of a shape.
+	shapes map[decisionShape]int
 }
 
 // waiting is a queued decision; done receives its result once.
@@ -79,15 +82,16 @@ func (b *batches) decide(ctx context.Context, s *Store, sh decisionShape, id str
 	b.mu.Lock()
 	r := b.routes[name]
 	if r == nil {
-		r = &route{}
+		r = &route{shapes: map[decisionShape]int{}}
 		b.routes[name] = r
 	}
-	if r.inFlight < maxInFlight {
+	if r.inFlight < maxInFlight && r.shapes[sh] == 0 {
 		r.inFlight++
+		r.mark([]decisionShape{sh})
 		b.mu.Unlock()
 		sentAt := s.now()
 		out, err := s.runDecide(ctx, sh, nil, []string{id})
-		b.returned(s, name)
+		b.returned(s, name, []decisionShape{sh})
 		if err != nil {
 			return nil, sentAt, err
 		}
@@ -104,12 +108,14 @@ func (b *batches) decide(ctx context.Context, s *Store, sh decisionShape, id str
 	}
 }
 
-// returned ends a round trip of route name: its slot goes to a sender of
-// the decisions queued meanwhile, if any.
-func (b *batches) returned(s *Store, name string) {
+// returned ends a round trip of route name that carried decisions of
+// shapes: its slot goes to a sender of the decisions queued meanwhile, if
+// any.
+func (b *batches) returned(s *Store, name string, shapes []decisionShape) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r := b.routes[name]
+	r.unmark(shapes)
 	if len(r.queue) > 0 {
 		go b.drain(s, name)
 		return
@@ -138,9 +144,43 @@ func (b *batches) drain(s *Store, name string) {
 		taken := make([]*waiting, n)
 		copy(taken, r.queue)
 		r.queue = append(r.queue[:0], r.queue[n:]...)
+		shapes := shapesOf(taken)
+		r.mark(shapes)
 		b.mu.Unlock()
 		b.send(s, taken)
+		b.mu.Lock()
+		r.unmark(shapes)
+		b.mu.Unlock()
 	}
+}
+
+// mark and unmark count a round trip carrying decisions of shapes in and
+// out. Call with b.mu held.
+func (r *route) mark(shapes []decisionShape) {
+	for _, sh := range shapes {
+		r.shapes[sh]++
+	}
+}
+
+func (r *route) unmark(shapes []decisionShape) {
+	for _, sh := range shapes {
+		if r.shapes[sh]--; r.shapes[sh] == 0 {
+			delete(r.shapes, sh)
+		}
+	}
+}
+
+// shapesOf lists the distinct shapes of ws.
+func shapesOf(ws []*waiting) []decisionShape {
+	var out []decisionShape
+	seen := make(map[decisionShape]bool, len(ws))
+	for _, w := range ws {
+		if !seen[w.sh] {
+			seen[w.sh] = true
+			out = append(out, w.sh)
+		}
+	}
+	return out
 }
 
 // send makes the decisions ws in one round trip, one script call per
