@@ -1,13 +1,18 @@
 package jwtauth
 
 import (
-	"crypto/sha256"
+	"hash/maphash"
 	"sync"
 	"time"
 )
 
-// tokenKey is the SHA-256 of a token: the cache never holds token text.
-type tokenKey [sha256.Size]byte
+// tokenKey names a token in the cache: two 64-bit hashes of it under the
+// cache's random seeds, so the cache never holds token text. A forged
+// token could only be taken for a cached one by colliding with a token
+// its forger has never seen (the seeds are not observable): a chance of
+// entries/2^128 per try. It replaced SHA-256, which took about 1% of the
+// gateway's CPU under load (a CPU profile of the load benchmark).
+type tokenKey [2]uint64
 
 // tokenCache remembers verified tokens so that a hot client does not pay
 // signature verification on every request. It is bounded (a random entry
@@ -16,6 +21,8 @@ type tokenKey [sha256.Size]byte
 type tokenCache struct {
 	max int
 	now func() time.Time
+
+	seeds [2]maphash.Seed
 
 	mu      sync.RWMutex
 	entries map[tokenKey]*identity
@@ -27,7 +34,13 @@ func newTokenCache(max int, now func() time.Time) *tokenCache {
 	if max <= 0 {
 		return nil
 	}
-	return &tokenCache{max: max, now: now, entries: make(map[tokenKey]*identity)}
+	return &tokenCache{max: max, now: now, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		entries: make(map[tokenKey]*identity)}
+}
+
+// key returns the cache's name of token.
+func (c *tokenCache) key(token string) tokenKey {
+	return tokenKey{maphash.String(c.seeds[0], token), maphash.String(c.seeds[1], token)}
 }
 
 // get returns the cached identity of key when it is still valid.

@@ -2,7 +2,6 @@ package jwtauth
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"slices"
@@ -325,7 +324,7 @@ func (h *Handler) findToken(r *http.Request) (string, error) {
 func (h *Handler) identify(ctx context.Context, token string) (*identity, *rejection) {
 	var key tokenKey
 	if h.cache != nil {
-		key = sha256.Sum256([]byte(token))
+		key = h.cache.key(token)
 		if id := h.cache.get(key); id != nil {
 			h.metrics.cacheHit()
 			return id, nil
