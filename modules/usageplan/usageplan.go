@@ -91,6 +91,8 @@ type compiledPlan struct {
 	budgetStatus []int
 	// series are the plan's metric series of every admitted request.
 	series planSeries
+	// policy is the last RateLimit-Policy value (ratelimit.go).
+	policy atomic.Pointer[rateLimitPolicy]
 }
 
 type compiledOverride struct {
