@@ -26,6 +26,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/rueidis"
 )
 
 // Mode is the kind of Redis deployment a URL names.
@@ -425,6 +426,36 @@ func (c Config) UniversalOptions() (*redis.UniversalOptions, error) {
 		IsClusterMode:    c.Mode == Cluster,
 		TLSConfig:        tc,
 	}
+	return o, nil
+}
+
+// RueidisOption returns the rueidis options of c (the usage-plan store
+// makes its decisions through rueidis: see modules/usageplan/README.md,
+// "Redis clients"), for a single node or a Cluster; Sentinel deployments
+// stay on go-redis (an error here). A single node is forced to a
+// single-node client, which rueidis creates even while the server is down;
+// a Cluster client needs a reachable node to start.
+func (c Config) RueidisOption() (rueidis.ClientOption, error) {
+	if c.Mode == Sentinel {
+		return rueidis.ClientOption{}, errors.New("redis URL: Sentinel deployments use go-redis")
+	}
+	tc, err := c.TLSConfig()
+	if err != nil {
+		return rueidis.ClientOption{}, err
+	}
+	o := rueidis.ClientOption{
+		InitAddress: c.Addrs,
+		SelectDB:    c.DB,
+		Username:    c.Username,
+		Password:    c.Password,
+		TLSConfig:   tc,
+		// Commands are sent once: a decision retried after an unclear
+		// failure could be counted twice (its undo covers the first).
+		DisableRetry: true,
+		// Client-side caching is for reads; the store does not use it.
+		DisableCache: true,
+	}
+	o.ForceSingleClient = c.Mode == Single
 	return o, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gpugate/gpugate/tests/testkit"
+	"github.com/redis/rueidis"
 )
 
 func TestParse(t *testing.T) {
@@ -177,4 +178,41 @@ func TestSentinelAndCluster(t *testing.T) {
 			t.Fatalf("cluster: %v", err)
 		}
 	})
+}
+
+// TestRueidisOptionReachesTheSameDeployment: the rueidis options of a
+// TLS + ACL URL talk to the same server (a decision's client), a Sentinel
+// URL has none (go-redis serves it), and a single node gets a client even
+// while it is down.
+func TestRueidisOptionReachesTheSameDeployment(t *testing.T) {
+	t.Parallel()
+	r := testkit.StartRedis(t, testkit.RedisOptions{TLS: true, User: "gateway", UserPassword: "acl:p@ss/word"})
+	c, err := Parse("rediss://gateway:acl:p@ss%2Fword@" + r.Addr + "/3?ca_file=" + r.CA.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := c.RueidisOption()
+	if err != nil || !o.ForceSingleClient || !o.DisableRetry || o.SelectDB != 3 || o.TLSConfig == nil {
+		t.Fatalf("%+v %v", o, err)
+	}
+	client, err := rueidis.NewClient(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if got, err := client.Do(context.Background(), client.B().Ping().Build()).ToString(); err != nil || got != "PONG" {
+		t.Fatalf("PING through rueidis: %q %v", got, err)
+	}
+	if _, err := (Config{Mode: Sentinel, Addrs: []string{"127.0.0.1:1"}, MasterName: "m"}).RueidisOption(); err == nil {
+		t.Error("a Sentinel URL got rueidis options")
+	}
+	down, err := (Config{Mode: Single, Addrs: []string{testkit.FreeAddr(t)}}).RueidisOption()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if client, _ := rueidis.NewClient(down); client == nil {
+		t.Error("no client for a single node that is down")
+	} else {
+		client.Close()
+	}
 }

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -14,21 +15,22 @@ import (
 
 // BenchmarkDecideRedis is one full decision (throttle + quota + lease in
 // one script call) plus the lease release, from 64 concurrent callers (a
-// gateway under load) against a local redis-server, with and without
-// go-redis's autopipelining, each caller on a key of its own (64 keys:
-// decisions of different keys share round trips, not script calls) or all
-// on one key (whose concurrent decisions share script calls). It reports the redis-server
-// CPU time per decision (INFO cpu: the whole process, networking
-// included).
+// gateway under load) against a local redis-server, through either
+// client (rueidis, the store's, or go-redis), each caller on a key of its
+// own (keys=64: decisions share round trips, not script calls) or all on
+// one key (whose concurrent decisions share script calls). It reports the
+// CPU time per decision of redis-server (INFO cpu: the whole process,
+// networking included) and of this process (the client; the benchmark's
+// own loop included).
 func BenchmarkDecideRedis(b *testing.B) {
 	for _, c := range []struct {
-		keys      int
-		pipelined bool
-	}{{64, false}, {64, true}, {1, false}} {
-		b.Run("keys="+strconv.Itoa(c.keys)+"/autopipeline="+strconv.FormatBool(c.pipelined), func(b *testing.B) {
-			pipelined := c.pipelined
+		keys   int
+		client string
+	}{{64, "rueidis"}, {64, "go-redis"}, {1, "rueidis"}, {1, "go-redis"}} {
+		b.Run("keys="+strconv.Itoa(c.keys)+"/decisions="+c.client, func(b *testing.B) {
+			goRedis := c.client == "go-redis"
 			r := testkit.StartRedis(b, testkit.RedisOptions{})
-			s, err := Open(r.URL(0), Options{Timeout: time.Second, autoPipeline: pipelined})
+			s, err := Open(r.URL(0), Options{Timeout: time.Second, goRedisDecisions: goRedis})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -36,7 +38,7 @@ func BenchmarkDecideRedis(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.SetParallelism(32) // 64 callers on 2 cores
-			cpu0 := serverCPU(b, r)
+			cpu0, self0 := serverCPU(b, r), selfCPU(b)
 			b.ResetTimer()
 			var callers atomic.Int64
 			b.RunParallel(func(pb *testing.PB) {
@@ -55,6 +57,7 @@ func BenchmarkDecideRedis(b *testing.B) {
 			})
 			b.StopTimer()
 			b.ReportMetric((serverCPU(b, r)-cpu0)*1e6/float64(b.N), "redis-cpu-us/decision")
+			b.ReportMetric(float64((selfCPU(b)-self0).Microseconds())/float64(b.N), "client-cpu-us/decision")
 		})
 	}
 }
@@ -74,4 +77,13 @@ func serverCPU(b *testing.B, r *testkit.Redis) float64 {
 		}
 	}
 	return total
+}
+
+// selfCPU is the CPU time this process used so far.
+func selfCPU(b *testing.B) time.Duration {
+	d, err := testkit.ProcessCPU(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
 }

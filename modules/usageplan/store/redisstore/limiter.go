@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,14 +31,30 @@ func (s *Store) scriptNow(t time.Time) int64 {
 // Decide implements store.Limiter in one round trip. The script takes the
 // time, the quota window and the UTC day from the Redis server's clock.
 // Concurrent decisions with the same shape (see decisionShape) share a
-// script call, and concurrent calls a round trip (batch.go).
+// script call, and concurrent calls a round trip (batch.go, decider.go).
 //
 // When the call fails after the script may have been sent (the client
 // timed out at store_timeout or went away), the script may still run: a
 // background undo frees its lease and gives its units back, exactly once,
-// or, if it arrives first, keeps the decision from charging.
+// or, if it arrives first, keeps the decision from charging. A call that
+// found its connection broken (Redis restarted or failed over since the
+// last command on it) is tried once more under a new decision id, the
+// first one being undone like any other.
 func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, error) {
 	sh := shapeOf(req, s.scriptNow(req.Now))
+	res, id, sentAt, err := s.decideOnce(ctx, req, sh)
+	if err != nil && brokenConnection(err) && ctx.Err() == nil {
+		res, id, sentAt, err = s.decideOnce(ctx, req, sh)
+	}
+	if err != nil {
+		return store.Decision{}, err
+	}
+	return s.decision(req, id, res, sentAt)
+}
+
+// decideOnce makes one attempt at req's decision, under a new id; a
+// failed attempt's undo is queued.
+func (s *Store) decideOnce(ctx context.Context, req store.Request, sh decisionShape) ([]int64, string, time.Time, error) {
 	// A decision id names the lease and the marker an undo needs; a
 	// decision that can neither hold a slot nor charge needs none.
 	var id string
@@ -55,13 +74,17 @@ func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, 
 	} else {
 		res, sentAt, err = s.batches.decide(ctx, s, sh, id)
 	}
-	if err != nil {
-		if id != "" {
-			s.undoLater(req, id)
-		}
-		return store.Decision{}, err
+	if err != nil && id != "" {
+		s.undoLater(req, id)
 	}
-	return s.decision(req, id, res, sentAt)
+	return res, id, sentAt, err
+}
+
+// brokenConnection reports whether err is a connection found closed or
+// reset (not a timeout, nor an error of Redis itself).
+func brokenConnection(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
 // decisionShape is what a script call's decisions share: everything of a
@@ -98,7 +121,7 @@ type decideCall struct {
 	ids      []string
 	budgets  int
 	keys     []string
-	args     []any
+	args     []string
 	leaseKey string
 	released []string
 }
@@ -123,21 +146,22 @@ func (s *Store) newDecideCall(sh decisionShape, budgets []store.Budget, ids []st
 		c.keys = append(c.keys, s.markerKey(sh.keyID, id))
 	}
 	c.released = s.cleanups.claimReleases(c.leaseKey)
-	c.args = make([]any, 0, 14+3*len(budgets)+len(ids)+len(c.released))
-	c.args = append(c.args, sh.now, sh.interval, sh.burst, sh.limit, sh.cost, sh.period, sh.offset,
-		int64(dayTTL/time.Second), sh.concurrency, len(ids), s.leaseTTL.Microseconds(),
-		s.markerTTL().Milliseconds(), sh.bucket, len(budgets))
+	c.args = make([]string, 0, 14+3*len(budgets)+len(ids)+len(c.released))
+	for _, n := range [...]int64{sh.now, sh.interval, sh.burst, sh.limit, sh.cost} {
+		c.args = append(c.args, itoa(n))
+	}
+	c.args = append(c.args, sh.period, itoa(sh.offset), itoa(int64(dayTTL/time.Second)), itoa(sh.concurrency),
+		itoa(int64(len(ids))), itoa(s.leaseTTL.Microseconds()), itoa(s.markerTTL().Milliseconds()), sh.bucket,
+		itoa(int64(len(budgets))))
 	for _, b := range budgets {
-		c.args = append(c.args, b.Quota.Limit, string(b.Quota.Period), b.Quota.Offset.Microseconds())
+		c.args = append(c.args, itoa(b.Quota.Limit), string(b.Quota.Period), itoa(b.Quota.Offset.Microseconds()))
 	}
-	for _, id := range ids {
-		c.args = append(c.args, id)
-	}
-	for _, r := range c.released {
-		c.args = append(c.args, r)
-	}
+	c.args = append(c.args, ids...)
+	c.args = append(c.args, c.released...)
 	return c
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // finish settles the call from its reply: the releases that went along
 // are done (or back in the queue when the call failed), and each
@@ -169,35 +193,8 @@ func (c *decideCall) finish(s *Store, res []int64, err error) ([][]int64, error)
 // returns each one's values.
 func (s *Store) runDecide(ctx context.Context, sh decisionShape, budgets []store.Budget, ids []string) ([][]int64, error) {
 	c := s.newDecideCall(sh, budgets, ids)
-	res, err := s.decide.Run(ctx, s.decider, c.keys, c.args...).Int64Slice()
+	res, err := s.runDecideScript(ctx, c.keys, c.args)
 	return c.finish(s, res, err)
-}
-
-// runDecideCalls runs calls in one pipeline and returns each one's
-// decisions' values or error. A call Redis refused for want of the script
-// (flushed by a restart) did not run: it is sent again, with the script.
-func (s *Store) runDecideCalls(ctx context.Context, calls []*decideCall) ([][][]int64, []error) {
-	outs, errs := make([][][]int64, len(calls)), make([]error, len(calls))
-	if len(calls) == 1 {
-		c := calls[0]
-		res, err := s.decide.Run(ctx, s.decider, c.keys, c.args...).Int64Slice()
-		outs[0], errs[0] = c.finish(s, res, err)
-		return outs, errs
-	}
-	cmds := make([]*redis.Cmd, len(calls))
-	p := s.rdb.Pipeline()
-	for i, c := range calls {
-		cmds[i] = s.decide.EvalSha(ctx, p, c.keys, c.args...)
-	}
-	_, _ = p.Exec(ctx)
-	for i, c := range calls {
-		res, err := cmds[i].Int64Slice()
-		if isNoScript(err) {
-			res, err = s.decide.Run(ctx, s.rdb, c.keys, c.args...).Int64Slice()
-		}
-		outs[i], errs[i] = c.finish(s, res, err)
-	}
-	return outs, errs
 }
 
 // decision turns one decision's script values into its answer.

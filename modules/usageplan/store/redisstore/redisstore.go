@@ -2,10 +2,10 @@
 // instances through Redis (or Valkey / ElastiCache): every admission is one
 // round trip running a server-side script (GCRA throttle + quota window +
 // concurrency lease), so counts are exact across instances. Concurrent
-// decisions of one key, plan and shape share a script call, the calls of
-// different keys waiting at the same time share a round trip (batch.go),
-// and a finished request's lease release rides along with the next
-// decision on its lease set (release.go). A key's last-used time is written at most once
+// decisions of one key, plan and shape share a script call (batch.go), the
+// calls under way at the same time share round trips (rueidis's
+// auto-pipelining, decider.go), and a finished request's lease release
+// rides along with the next decision on its lease set (release.go). A key's last-used time is written at most once
 // a minute per key and plan.
 package redisstore
 
@@ -105,16 +105,16 @@ type Options struct {
 	// undos that failed; at most one a second of each kind).
 	OnError func(error)
 
-	// autoPipeline sends decisions through go-redis's autopipeliner
-	// (concurrent decisions share round trips); for benchmarks.
-	autoPipeline bool
+	// goRedisDecisions sends decisions through go-redis instead of
+	// rueidis (decider.go); for benchmarks.
+	goRedisDecisions bool
 }
 
 // Store is a Redis-backed store.Store.
 type Store struct {
 	rdb redis.UniversalClient
-	// decider runs the decision script: rdb, or its autopipeliner.
-	decider     redis.Scripter
+	// fast runs the decision script once its client exists (decider.go).
+	fast        atomic.Pointer[fastDecider]
 	prefix      string
 	leaseTTL    time.Duration
 	now         func() time.Time
@@ -191,7 +191,7 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		undo:        withClock(undoSource),
 		renew:       withClock(renewSource),
 		leases:      newLeaseSet(),
-		batches:     newBatches(cfg.Mode == redisconn.Cluster),
+		batches:     newBatches(),
 		timeout:     timeout,
 		cleanups:    newCleanupQueue(),
 		stop:        make(chan struct{}),
@@ -210,15 +210,6 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		ttl = DefaultKeyCache
 	}
 	s.cache = newKeyCache(ttl, s.now)
-	s.decider = s.rdb
-	if opts.autoPipeline {
-		ap, err := s.rdb.AutoPipeline()
-		if err != nil {
-			_ = s.rdb.Close()
-			return nil, fmt.Errorf("usage plans store: %w", err)
-		}
-		s.decider = ap
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), startupProbe)
 	err = redisconn.StartupError(ctx, s.rdb)
 	if err == nil {
@@ -227,6 +218,9 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		_ = s.createKey.Load(ctx, s.rdb).Err()
 	}
 	cancel()
+	if err == nil {
+		err = s.startFastDecider(cfg, callTimeout, opts)
+	}
 	if err != nil {
 		_ = s.rdb.Close()
 		return nil, fmt.Errorf("usage plans store: %w", err)
@@ -262,6 +256,7 @@ func (s *Store) Close() error {
 			s.cleanups.addRelease(s.leaseKey(l.KeyID, l.Plan), l.ID, s.now().Add(s.leaseTTL))
 		}
 		s.sendCleanupsOf(ctx, true)
+		s.closeFastDecider()
 		err = s.rdb.Close()
 	})
 	return err
