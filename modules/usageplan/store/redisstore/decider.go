@@ -11,11 +11,11 @@ import (
 
 // Decisions go through rueidis, the rest of the store through go-redis.
 // rueidis pipelines the commands of concurrent callers on a shared
-// connection by itself, which takes a third of go-redis's client CPU per
-// decision script call and less of Redis's (measured side by side:
+// connection by itself, which takes half of go-redis's client CPU per
+// decision and less of Redis's (measured side by side:
 // BenchmarkDecideRedis, decisions=go-redis against decisions=rueidis).
-// The store needs the go-redis client anyway (certificates storage,
-// admin API, background work), so only the hot path has a second one.
+// The store keeps go-redis for the rest (key records, releases and
+// renewals, the admin API), so only the hot path has a second client.
 // Sentinel deployments decide through go-redis: with rueidis's Sentinel
 // client, 2 of 4 runs of the Sentinel failover test (under the load of the
 // fault and Cluster tests beside it) never served the key again after the
@@ -28,7 +28,7 @@ type fastDecider struct {
 }
 
 // connectRetry is how often the store tries again to create the rueidis
-// client of a Sentinel or Cluster deployment it could not reach at start
+// client of a Redis Cluster it could not reach at start
 // (decisions go through go-redis meanwhile).
 const connectRetry = time.Second
 
