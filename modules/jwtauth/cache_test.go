@@ -1,6 +1,7 @@
 package jwtauth
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"testing"
@@ -48,7 +49,7 @@ func TestCacheIsBounded(t *testing.T) {
 	cache := newTokenCache(100, clock.Now)
 	src := &staticSource{}
 	for i := range 1000 {
-		key := cache.key(fmt.Sprint(i))
+		key := sha256.Sum256([]byte(fmt.Sprint(i)))
 		cache.put(key, &identity{expires: clock.Now().Add(time.Duration(i+1) * time.Second), source: src})
 		if cache.len() > 100 {
 			t.Fatalf("cache grew to %d entries, bound 100", cache.len())
@@ -56,14 +57,14 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 	// Expired entries make room before live ones are evicted.
 	clock.Advance(2000 * time.Second)
-	cache.put(cache.key("new"), &identity{expires: clock.Now().Add(time.Hour), source: src})
+	cache.put(sha256.Sum256([]byte("new")), &identity{expires: clock.Now().Add(time.Hour), source: src})
 	if cache.len() > 100 {
 		t.Errorf("len %d", cache.len())
 	}
-	if cache.get(cache.key("new")) == nil {
+	if cache.get(sha256.Sum256([]byte("new"))) == nil {
 		t.Error("fresh entry missing")
 	}
-	if cache.get(cache.key("5")) != nil {
+	if cache.get(sha256.Sum256([]byte("5"))) != nil {
 		t.Error("expired entry returned")
 	}
 }

@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"slices"
@@ -324,7 +325,7 @@ func (h *Handler) findToken(r *http.Request) (string, error) {
 func (h *Handler) identify(ctx context.Context, token string) (*identity, *rejection) {
 	var key tokenKey
 	if h.cache != nil {
-		key = h.cache.key(token)
+		key = sha256.Sum256([]byte(token))
 		if id := h.cache.get(key); id != nil {
 			h.metrics.cacheHit()
 			return id, nil
