@@ -192,8 +192,8 @@ func TestRueidisOptionReachesTheSameDeployment(t *testing.T) {
 		t.Fatal(err)
 	}
 	o, err := c.RueidisOption()
-	if err != nil || !o.ForceSingleClient || !o.DisableRetry || o.SelectDB != 3 || o.TLSConfig == nil {
-		t.Fatalf("%+v %v", o, err)
+	if err != nil || !o.ForceSingleClient || !o.DisableRetry || o.SelectDB != 3 || o.TLSConfig == nil || o.Username != "gateway" {
+		t.Fatalf("single %v, no retry %v, db %d, TLS %v, user %q: %v", o.ForceSingleClient, o.DisableRetry, o.SelectDB, o.TLSConfig != nil, o.Username, err)
 	}
 	client, err := rueidis.NewClient(o)
 	if err != nil {

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -63,20 +64,28 @@ func (s *Store) startFastDecider(cfg redisconn.Config, callTimeout time.Duration
 		defer s.done.Done()
 		t := time.NewTicker(connectRetry)
 		defer t.Stop()
-		for {
+		for attempt := 0; ; attempt++ {
 			select {
 			case <-s.stop:
 				return
 			case <-t.C:
 			}
-			if c, _ := rueidis.NewClient(o); c != nil {
+			c, err := rueidis.NewClient(o)
+			if c != nil {
 				s.fast.Store(&fastDecider{client: c, script: script})
 				return
+			}
+			if attempt%connectReport == 0 && s.onError != nil {
+				s.onError(fmt.Errorf("usage plans store: decisions go through go-redis until the Redis Cluster client can be created (retrying every %s): %w", connectRetry, err))
 			}
 		}
 	}()
 	return nil
 }
+
+// connectReport is how many failed attempts at the Cluster client give
+// one error line (the first, then one a minute).
+const connectReport = 60
 
 // runDecideScript runs decide.lua with keys and args through rueidis, or
 // through go-redis while there is no rueidis client.

@@ -39,7 +39,11 @@ func (s *Store) scriptNow(t time.Time) int64 {
 // or, if it arrives first, keeps the decision from charging. A call that
 // found its connection broken (Redis restarted or failed over since the
 // last command on it) is tried once more under a new decision id, the
-// first one being undone like any other.
+// first one being undone like any other. When the first one did run (the
+// connection broke after Redis ran it), the retry meets it: its lease
+// and quota units count until its undo lands (a few milliseconds), and
+// its throttle token stays taken (an undo gives back lease and units,
+// not tokens).
 func (s *Store) Decide(ctx context.Context, req store.Request) (store.Decision, error) {
 	sh := shapeOf(req, s.scriptNow(req.Now))
 	res, id, sentAt, err := s.decideOnce(ctx, req, sh)

@@ -243,3 +243,39 @@ func TestCloseStopsGoroutinesAndReleasesLeases(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestUnreachableClusterAtStart: a Redis Cluster that is down when the
+// store opens does not stop it; the store says once that decisions go
+// through go-redis while it retries the cluster client, and Close stops
+// the retrying.
+func TestUnreachableClusterAtStart(t *testing.T) {
+	before := runtime.NumGoroutine()
+	errs := make(chan error, 100)
+	s, err := Open("redis+cluster://"+testkit.FreeAddr(t), Options{Timeout: 100 * time.Millisecond,
+		OnError: func(err error) {
+			select {
+			case errs <- err:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	// Other background work (the key-record migration) reports its own
+	// errors meanwhile.
+	deadline := time.After(5 * time.Second)
+	for said := false; !said; {
+		select {
+		case err := <-errs:
+			said = strings.Contains(err.Error(), "until the Redis Cluster client can be created")
+		case <-deadline:
+			t.Fatal("no error said that the cluster client could not be created")
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 2*time.Second, "the goroutines to end after Close",
+		func() bool { return runtime.NumGoroutine() <= before })
+}
