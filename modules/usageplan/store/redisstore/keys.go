@@ -48,8 +48,11 @@ func (s *Store) KeyByID(ctx context.Context, id string) (store.Key, error) {
 // fetchKey reads the record of hash from Redis (from its legacy name
 // too while the migration has not run).
 func (s *Store) fetchKey(ctx context.Context, hash string) (store.Key, error) {
+	// Read before the lookup: a move that ends between the lookup and the
+	// check would otherwise send a just-moved key to no name at all.
+	migrated := s.migrated.Load()
 	v, err := s.rdb.Get(ctx, s.keyRecord(hash)).Bytes()
-	if errors.Is(err, redis.Nil) && !s.migrated.Load() {
+	if errors.Is(err, redis.Nil) && !migrated {
 		v, err = s.rdb.Get(ctx, s.legacyRecord(hash)).Bytes()
 		if errors.Is(err, redis.Nil) {
 			// The move writes the new name before it deletes the old
