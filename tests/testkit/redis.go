@@ -187,6 +187,33 @@ func (r *Redis) Info(section string) (string, error) {
 	return text, err
 }
 
+// ScriptStats returns how many script calls (EVALSHA and EVAL) Redis has
+// run so far and the time it spent in them (INFO commandstats; the
+// commands a script calls are inside that time).
+func (r *Redis) ScriptStats() (calls int64, spent time.Duration, err error) {
+	info, err := r.Info("commandstats")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		name, stats, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if name != "cmdstat_evalsha" && name != "cmdstat_eval" {
+			continue
+		}
+		for _, kv := range strings.Split(stats, ",") { // calls=N,usec=M,...
+			k, v, _ := strings.Cut(kv, "=")
+			n, _ := strconv.ParseInt(v, 10, 64)
+			switch k {
+			case "calls":
+				calls += n
+			case "usec":
+				spent += time.Duration(n) * time.Microsecond
+			}
+		}
+	}
+	return calls, spent, nil
+}
+
 // session opens a raw connection, authenticates, runs fn with a function
 // that sends one command and returns its reply's first line, and closes.
 func (r *Redis) session(fn func(send func(...string) (string, error), br *bufio.Reader) error) error {

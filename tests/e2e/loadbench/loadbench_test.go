@@ -25,7 +25,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -251,28 +250,14 @@ func cpuOf(b *testing.B, pid int) time.Duration {
 }
 
 // commandTime is the time redis-server spent executing the decision
-// scripts so far (usec of EVALSHA and EVAL in INFO commandstats; the
-// commands a script calls are inside that time).
+// scripts so far.
 func commandTime(b *testing.B, r *testkit.Redis) time.Duration {
 	b.Helper()
-	info, err := r.Info("commandstats")
+	_, spent, err := r.ScriptStats()
 	if err != nil {
 		b.Fatal(err)
 	}
-	var usec int64
-	for _, line := range strings.Split(info, "\n") {
-		if !strings.HasPrefix(line, "cmdstat_evalsha:") && !strings.HasPrefix(line, "cmdstat_eval:") {
-			continue
-		}
-		_, rest, ok := strings.Cut(line, ",usec=")
-		if !ok {
-			continue
-		}
-		v, _, _ := strings.Cut(rest, ",")
-		n, _ := strconv.ParseInt(v, 10, 64)
-		usec += n
-	}
-	return time.Duration(usec) * time.Microsecond
+	return spent
 }
 
 func testdataPath(b *testing.B, name string) string {
