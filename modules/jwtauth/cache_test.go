@@ -13,7 +13,7 @@ import (
 func TestCacheNeverOutlivesExp(t *testing.T) {
 	clock := testkit.NewClock(time.Now())
 	h := provision(t, &Handler{Sources: []SourceConfig{{Secret: testSecretRef}}, now: clock.Now})
-	c := testkit.StandardClaims("alice", "", "")
+	c := testkit.ClaimsAt(clock.Now(), "alice", "", "")
 	c["exp"] = clock.Now().Add(time.Minute).Unix()
 	tok := testkit.SignHS256(t, testSecret, c)
 	wantOK(t, serve(t, h, bearer(tok)))

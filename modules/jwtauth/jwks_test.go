@@ -32,7 +32,7 @@ func TestJWKSKeysAndRotation(t *testing.T) {
 	srv := testkit.StartJWKS(t, testkit.JWK{KID: "k1", Key: k1, Alg: "RS256", Use: "sig"})
 	clock := testkit.NewClock(time.Now())
 	h := jwksHandlerAt(t, srv, clock.Now, nil)
-	claims := testkit.StandardClaims("alice", "", "")
+	claims := testkit.ClaimsAt(clock.Now(), "alice", "", "")
 	if srv.Fetches() != 1 {
 		t.Fatalf("fetches after provision = %d, want 1 (the initial fetch)", srv.Fetches())
 	}
@@ -80,7 +80,7 @@ func TestJWKSUnknownKIDRefetchCoalesced(t *testing.T) {
 	srv.AddKey(t, testkit.JWK{KID: "k2", Key: newKey})
 	srv.SetDelay(100 * time.Millisecond)
 	clock.Advance(250 * time.Millisecond) // past min_refetch
-	tok := testkit.Sign(t, jwt.SigningMethodRS256, newKey, "k2", testkit.StandardClaims("alice", "", ""))
+	tok := testkit.Sign(t, jwt.SigningMethodRS256, newKey, "k2", testkit.ClaimsAt(clock.Now(), "alice", "", ""))
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
