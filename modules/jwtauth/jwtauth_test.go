@@ -56,6 +56,7 @@ func TestHS256AcceptedAndAuthorizationRemoved(t *testing.T) {
 	claims := testkit.StandardClaims("alice", "", "")
 	claims["org"] = map[string]any{"id": "acme", "tier": 3}
 	claims["groups"] = []any{"admin", "ops"}
+	claims["id"] = "not-the-user-id" // {http.auth.user.id} stays the user id
 	r := bearer(testkit.SignHS256(t, testSecret, claims))
 	r.Header.Set("X-User-Id", "mallory") // a forged copy
 	r.Header.Add("X-Org-Id", "evil")

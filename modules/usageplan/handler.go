@@ -133,11 +133,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok && v.key.ID != "" {
 		// Also on a 429, so access logs show which key was limited.
-		repl.Set("http.usage_plan.key_id", v.key.ID)
-		repl.Set("http.usage_plan.key_name", v.key.Name)
+		plan := ""
 		if v.plan != nil {
-			repl.Set("http.usage_plan.plan", v.plan.name)
+			plan = v.plan.name
 		}
+		repl.Map(keyPlaceholders(v.key.ID, v.key.Name, plan))
 	}
 	if v.reject != nil {
 		h.errors.Write(w, r, *v.reject)
