@@ -15,6 +15,11 @@
 // both cores for tens of seconds. With GPUGATE_LOAD_PROFILE=<dir>, the
 // last round also writes a CPU profile of each server (from Caddy's admin
 // endpoint) to <dir>/<target>.pprof, for `go tool pprof`.
+//
+// BenchmarkServeInProcess (inprocess_test.go) serves the same request
+// through the same Caddyfiles inside the test process, with allocations
+// per request and a profile of the chain's own code without the noise of
+// separate processes (`go test -bench BenchmarkServeInProcess -cpuprofile`).
 package loadbench
 
 import (
