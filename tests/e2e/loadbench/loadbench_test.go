@@ -44,7 +44,7 @@ const (
 	workers   = 64
 	manyKeys  = 64              // the many-keys Redis target's keys, one per connection
 	runFor    = 4 * time.Second // per target and round
-	rounds    = 3
+	rounds    = 5
 )
 
 // target is one server under load.
@@ -60,13 +60,20 @@ type target struct {
 	cpu      time.Duration // the gateway process
 	redisCPU time.Duration // redis-server process
 	redisCmd time.Duration // redis-server command time (INFO commandstats)
+	// perRound are each round's throughput and CPU per request, for the
+	// spread of the ratios across rounds.
+	perRound []roundResult
 }
+
+// roundResult is one target's figures in one round.
+type roundResult struct{ rps, cpuPerRequest float64 }
 
 // BenchmarkChainVsBareProxy reports, per target, req/s, the ratio to the
 // bare proxy and CPU µs per request, and for Redis the redis-server CPU µs
 // per decision (process time and command time). The metrics are per run,
 // not per b.N iteration (the B/op and allocs/op figures are the load
-// generator's own); a run lasts about 3 targets x rounds x runFor.
+// generator's own); a run lasts about 4 targets x rounds x runFor. Each
+// ratio is also reported as its lowest and highest round (-min, -max).
 func BenchmarkChainVsBareProxy(b *testing.B) {
 	if os.Getenv("GPUGATE_LOAD_BENCH") != "1" {
 		b.Skip("load benchmark: run with ./xcaddy.sh bench (GPUGATE_LOAD_BENCH=1)")
@@ -129,7 +136,7 @@ func BenchmarkChainVsBareProxy(b *testing.B) {
 		{name: "redis", gw: chain(redis.URL(0)), headers: credentials, redis: redis},
 		{name: "redis-keys", gw: chainOf(manyFile, redis.URL(1)), headers: credentials, apiKeys: keys, redis: redis},
 	}
-	// All three run side by side and are measured in alternating rounds, so
+	// All four run side by side and are measured in alternating rounds, so
 	// a drift in machine load does not favour whichever runs first.
 	for round := range rounds {
 		for _, t := range targets {
@@ -144,12 +151,36 @@ func BenchmarkChainVsBareProxy(b *testing.B) {
 		b.ReportMetric(t.rps()/base.rps(), t.name+"-ratio")
 		b.ReportMetric(t.cpuPerRequest(), t.name+"-cpu-us/req")
 		b.ReportMetric(t.cpuPerRequest()/base.cpuPerRequest(), t.name+"-cpu-ratio")
+		// The same ratios round by round (each round runs every target
+		// once, back to back): their range shows how far one run's
+		// figure can be trusted on this machine.
+		lo, hi := roundRatios(base, t, func(r roundResult) float64 { return r.rps })
+		b.ReportMetric(lo, t.name+"-ratio-min")
+		b.ReportMetric(hi, t.name+"-ratio-max")
+		lo, hi = roundRatios(base, t, func(r roundResult) float64 { return r.cpuPerRequest })
+		b.ReportMetric(lo, t.name+"-cpu-ratio-min")
+		b.ReportMetric(hi, t.name+"-cpu-ratio-max")
 	}
 	for _, r := range targets[2:] {
 		b.ReportMetric(perRequest(r.redisCPU, r.requests), r.name+"-server-cpu-us/decision")
 		b.ReportMetric(perRequest(r.redisCmd, r.requests), r.name+"-script-us/decision")
 		b.ReportMetric(r.cpuPerRequest()+perRequest(r.redisCPU, r.requests), r.name+"-total-cpu-us/req")
 	}
+}
+
+// roundRatios is the lowest and highest ratio of t's figure to base's in
+// one round.
+func roundRatios(base, t *target, figure func(roundResult) float64) (lo, hi float64) {
+	for i, r := range t.perRound {
+		ratio := figure(r) / figure(base.perRound[i])
+		if i == 0 || ratio < lo {
+			lo = ratio
+		}
+		if i == 0 || ratio > hi {
+			hi = ratio
+		}
+	}
+	return lo, hi
 }
 
 func (t *target) rps() float64 { return float64(t.requests) / t.elapsed.Seconds() }
@@ -211,6 +242,7 @@ func measure(b *testing.B, t *target, profile bool) {
 	t.elapsed += res.Elapsed
 	cpu := cpuOf(b, t.gw.Pid()) - cpu0
 	t.cpu += cpu
+	t.perRound = append(t.perRound, roundResult{rps: float64(res.Requests) / res.Elapsed.Seconds(), cpuPerRequest: perRequest(cpu, res.Requests)})
 	line := fmt.Sprintf("loadbench %s: %s, %.1f µs CPU/req", t.name, res, perRequest(cpu, res.Requests))
 	if t.redis != nil {
 		rc, cmd := cpuOf(b, t.redis.Pid())-redis0, commandTime(b, t.redis)-cmd0
