@@ -44,9 +44,17 @@ func StartRedisCluster(t testing.TB, primaries int) *RedisCluster {
 		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
 	c.WaitHealthy()
+	// Each replica must receive its primary's writes (see StartRedisSentinel):
+	// "role" names a replica's primary.
 	for _, n := range c.Nodes {
-		if strings.HasPrefix(redisCLI(t, n, "role"), "slave") {
-			waitReplicaSynced(t, n)
+		role := strings.Fields(redisCLI(t, n, "role"))
+		if len(role) < 3 || role[0] != "slave" {
+			continue
+		}
+		for _, p := range c.Nodes {
+			if p.Addr == role[1]+":"+role[2] {
+				waitReplicating(t, p, n, ownedKey(t, p))
+			}
 		}
 	}
 	return c
@@ -64,6 +72,71 @@ func waitReplicaSynced(t testing.TB, n *Redis) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// replicationProbe is the key waitReplicating writes on a primary
+// (outside the gateway's gpugate:usage: prefix).
+const replicationProbe = "gpugate-test:replication-probe"
+
+// waitReplicating waits (up to 30 s) until replica follows primary and
+// receives its writes: after key (one the primary serves) is written
+// there, the replica's offset reaches the primary's. A replica whose link
+// is up but which does not receive them within 5 s is pointed at the
+// primary again (a new full sync).
+func waitReplicating(t testing.TB, primary, replica *Redis, key string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for attempt := 1; ; attempt++ {
+		waitReplicaSynced(t, replica)
+		redisCLI(t, primary, "set", key, fmt.Sprintf("attempt-%d", attempt))
+		want := replOffset(t, primary, "master_repl_offset")
+		for resync := time.Now().Add(5 * time.Second); time.Now().Before(resync); time.Sleep(20 * time.Millisecond) {
+			if want > 0 && replOffset(t, replica, "slave_repl_offset") >= want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %s did not receive its primary's writes within 30 s", replica.Addr)
+		}
+		t.Logf("replica %s: link up but the primary's write did not arrive within 5 s; syncing again", replica.Addr)
+		if strings.Contains(redisCLI(t, replica, "info", "cluster"), "cluster_enabled:1") {
+			id := strings.TrimSpace(redisCLI(t, primary, "cluster", "myid"))
+			redisCLI(t, replica, "cluster", "replicate", id)
+			continue
+		}
+		host, port, _ := strings.Cut(primary.Addr, ":")
+		redisCLI(t, replica, "replicaof", "no", "one")
+		redisCLI(t, replica, "replicaof", host, port)
+	}
+}
+
+// replOffset reads a replication offset field of n's INFO replication
+// (-1 when absent).
+func replOffset(t testing.TB, n *Redis, field string) int64 {
+	t.Helper()
+	for _, line := range strings.Split(redisCLI(t, n, "info", "replication"), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			off, err := strconv.ParseInt(v, 10, 64)
+			if err == nil {
+				return off
+			}
+		}
+	}
+	return -1
+}
+
+// ownedKey is a probe key that primary n of a Redis Cluster serves (a
+// key of another node's slot gets MOVED).
+func ownedKey(t testing.TB, n *Redis) string {
+	t.Helper()
+	for i := range 1000 {
+		key := fmt.Sprintf("%s:%d", replicationProbe, i)
+		if strings.HasPrefix(strings.TrimSpace(redisCLI(t, n, "set", key, "probe")), "OK") {
+			return key
+		}
+	}
+	t.Fatalf("no probe key among 1000 is served by %s", n.Addr)
+	return ""
 }
 
 // URL is the store URL naming every node as a seed.
@@ -135,6 +208,11 @@ func StartRedisSentinel(t testing.TB, opts RedisOptions) *RedisSentinel {
 	s := &RedisSentinel{MasterName: "gpugate", t: t}
 	opts.Args = append(append([]string(nil), opts.Args...), "--repl-diskless-sync-delay", "0")
 	s.Primary = StartRedis(t, opts)
+	// The replica's first sync then copies data: syncing from an empty
+	// primary, redis-server 7.0 now and then left a replica "up" that never
+	// received the primary's writes (slave_repl_offset stayed 0 while the
+	// primary's grew), and a failover then promoted an empty server.
+	redisCLI(t, s.Primary, "set", replicationProbe, "start")
 	ropts := opts
 	host, port, _ := strings.Cut(s.Primary.Addr, ":")
 	ropts.Args = append(append([]string(nil), opts.Args...), "--replicaof", host, port)
@@ -142,7 +220,7 @@ func StartRedisSentinel(t testing.TB, opts RedisOptions) *RedisSentinel {
 		ropts.Args = append(ropts.Args, "--masterauth", opts.Password)
 	}
 	s.Replica = StartRedis(t, ropts)
-	waitReplicaSynced(t, s.Replica)
+	waitReplicating(t, s.Primary, s.Replica, replicationProbe)
 	for range 3 {
 		dir := t.TempDir()
 		conf := filepath.Join(dir, "sentinel.conf")
