@@ -2,6 +2,7 @@ package usageplan
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpugate/gpugate/modules/usageplan"
 	"github.com/gpugate/gpugate/tests/testkit"
 )
 
@@ -56,6 +58,24 @@ func failoverUnderLoad(t *testing.T, key string, fail func(), gws ...*testkit.Ga
 	defer cancel()
 	var wg sync.WaitGroup
 	var quotaSeen atomic.Int64
+	// What the gateways answered after the failure, by status, for the
+	// failure message.
+	var afterMu sync.Mutex
+	after := map[string]int{}
+	seen := func(status int, body []byte) {
+		if !failed.Load() {
+			return
+		}
+		afterMu.Lock()
+		defer afterMu.Unlock()
+		what := http.StatusText(status)
+		if status >= 400 {
+			what += " " + string(body)
+		}
+		if len(after) < 20 || after[what] > 0 {
+			after[what]++
+		}
+	}
 	for w := range 8 {
 		g := gws[w%len(gws)]
 		wg.Add(1)
@@ -66,10 +86,12 @@ func failoverUnderLoad(t *testing.T, key string, fail func(), gws ...*testkit.Ga
 				req.Header.Set("X-Api-Key", key)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
+					seen(0, []byte(err.Error()))
 					continue
 				}
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
+				seen(resp.StatusCode, body)
 				switch {
 				case resp.StatusCode == http.StatusOK:
 					admitted.Add(1)
@@ -95,7 +117,7 @@ func failoverUnderLoad(t *testing.T, key string, fail func(), gws ...*testkit.Ga
 	failed.Store(true)
 	wg.Wait()
 	if ctx.Err() != nil {
-		t.Fatalf("the quota was not used up within a minute (%d admitted): service did not resume", admitted.Load())
+		t.Fatalf("the quota was not used up within a minute (%d admitted): service did not resume; answers after the failure: %v", admitted.Load(), after)
 	}
 	if firstAfter.Load() == 0 {
 		t.Fatal("nothing was admitted after the failure")
@@ -144,7 +166,37 @@ func TestRedisSentinelExactAndFailover(t *testing.T) {
 	gws := engineGateways(t, s.URL(0), 2)
 	raceExact(t, createKey(t, gws[0], "race", "race").Value, gws...)
 	key := createKey(t, gws[1], "failover", "load")
-	failoverUnderLoad(t, key.Value, s.Primary.Stop, gws...)
+	var beforeKill []string // both nodes' replication state just before the kill
+	kill := func() {
+		for _, n := range []*testkit.Redis{s.Primary, s.Replica} {
+			info, err := n.Info("replication")
+			beforeKill = append(beforeKill, fmt.Sprintf("%s: %s %v", n.Addr, strings.Join(strings.Fields(info), " "), err))
+		}
+		s.Primary.Stop()
+	}
+	t.Cleanup(func() {
+		// Runs before the servers stop (cleanups run last first). What
+		// the sentinels did and whether the key's record is on the node
+		// that serves now tell a failover that lost the record from one
+		// that did not resume.
+		if !t.Failed() {
+			return
+		}
+		for i, sn := range s.Sentinels {
+			host, port, _ := strings.Cut(sn.Addr, ":")
+			out, err := exec.Command("redis-cli", "-h", host, "-p", port, "SENTINEL", "MASTER", s.MasterName).CombinedOutput()
+			t.Logf("sentinel %d: %s %v", i, strings.Join(strings.Fields(string(out)), " "), err)
+		}
+		for _, b := range beforeKill {
+			t.Logf("before the kill, %s", b)
+		}
+		record := "gpugate:usage:{keys}:hash:" + usageplan.HashKey(key.Value)
+		exists, err := s.Replica.Do("EXISTS", record)
+		t.Logf("former replica %s: EXISTS the key record: %s %v", s.Replica.Addr, exists, err)
+		repl, err := s.Replica.Info("replication")
+		t.Logf("former replica: %s %v", strings.Join(strings.Fields(repl), " "), err)
+	})
+	failoverUnderLoad(t, key.Value, kill, gws...)
 	if addr := s.PrimaryAddr(); addr != s.Replica.Addr {
 		t.Fatalf("the sentinels name %s as primary, want the promoted replica %s", addr, s.Replica.Addr)
 	}
