@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -52,16 +53,24 @@ func startFaultCluster(t *testing.T, r *testkit.Redis, upstream string, extra ma
 // tally counts what the clients of one gateway saw.
 type tally struct {
 	counted, uncounted, refused, unavailable, other atomic.Int64
+	// unavailableEarly are the 503s before the fault: a key's first lookup
+	// on a gateway, with no earlier answer to fall back on, that Redis did
+	// not answer within store_timeout on a busy machine.
+	unavailableEarly atomic.Int64
 	// firstCounted is when (unix ns) the first counted 200 after the
 	// recovery arrived.
 	firstCounted atomic.Int64
 	// firstOther describes the first answer counted as other.
 	firstOther atomic.Value
+	// firstUnavailable is when the first 503 from the fault on came, and
+	// its body.
+	firstUnavailable atomic.Value
 }
 
 // load runs workers against every gateway until ctx ends, half on /fast
-// and half on /slow; wait returns once they all stopped.
-func (fc *faultCluster) load(ctx context.Context, workers int, recovered *atomic.Int64) (tallies []*tally, wait func()) {
+// and half on /slow; wait returns once they all stopped. faulted and
+// recovered are set (unix ns) when the fault begins and ends.
+func (fc *faultCluster) load(ctx context.Context, workers int, faulted, recovered *atomic.Int64) (tallies []*tally, wait func()) {
 	tallies = make([]*tally, len(fc.gws))
 	var wg sync.WaitGroup
 	for i, g := range fc.gws {
@@ -84,7 +93,7 @@ func (fc *faultCluster) load(ctx context.Context, workers int, recovered *atomic
 						tl.firstOther.CompareAndSwap(nil, err.Error())
 						continue
 					}
-					_, _ = io.Copy(io.Discard, resp.Body)
+					body, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
 					switch {
 					case resp.StatusCode == http.StatusOK && resp.Header.Get("RateLimit") != "":
@@ -96,8 +105,11 @@ func (fc *faultCluster) load(ctx context.Context, workers int, recovered *atomic
 						tl.uncounted.Add(1)
 					case resp.StatusCode == http.StatusTooManyRequests:
 						tl.refused.Add(1)
+					case resp.StatusCode == http.StatusServiceUnavailable && faulted.Load() == 0:
+						tl.unavailableEarly.Add(1)
 					case resp.StatusCode == http.StatusServiceUnavailable:
 						tl.unavailable.Add(1)
+						tl.firstUnavailable.CompareAndSwap(nil, fmt.Sprintf("at %s: %s", time.Now().Format("15:04:05.000"), body))
 					default:
 						tl.other.Add(1)
 						tl.firstOther.CompareAndSwap(nil, resp.Status)
@@ -187,10 +199,11 @@ func TestFaultSuite(t *testing.T) {
 			fc := startFaultCluster(t, r, upstream, nil)
 			ctx, stop := context.WithCancel(context.Background())
 			defer stop()
-			var recovered atomic.Int64
-			tallies, wait := fc.load(ctx, 4, &recovered)
+			var faulted, recovered atomic.Int64
+			tallies, wait := fc.load(ctx, 4, &faulted, &recovered)
 			time.Sleep(time.Second) // steady load first
 			faultAt := time.Now()
+			faulted.Store(faultAt.UnixNano())
 			outage := 1500 * time.Millisecond
 			switch fault {
 			case "pause 1.5s":
@@ -228,8 +241,8 @@ func TestFaultSuite(t *testing.T) {
 			var counted int64
 			for i, tl := range tallies {
 				counted += tl.counted.Load()
-				t.Logf("gateway %d (allow=%v): %d counted, %d uncounted, %d refused, %d unavailable, %d other; first counted 200 %s after the recovery",
-					i, fc.allow[i], tl.counted.Load(), tl.uncounted.Load(), tl.refused.Load(), tl.unavailable.Load(), tl.other.Load(),
+				t.Logf("gateway %d (allow=%v): %d counted, %d uncounted, %d refused, %d unavailable (%d before the fault), %d other; first counted 200 %s after the recovery",
+					i, fc.allow[i], tl.counted.Load(), tl.uncounted.Load(), tl.refused.Load(), tl.unavailable.Load(), tl.unavailableEarly.Load(), tl.other.Load(),
 					time.Duration(tl.firstCounted.Load()-back.UnixNano()).Round(time.Millisecond))
 				if tl.other.Load() != 0 {
 					t.Errorf("gateway %d: %d responses that are neither 200, 429 nor 503, the first: %v", i, tl.other.Load(), tl.firstOther.Load())
@@ -238,7 +251,8 @@ func TestFaultSuite(t *testing.T) {
 					t.Errorf("gateway %d never counted again after the recovery", i)
 				}
 				if fc.allow[i] && (tl.unavailable.Load() != 0 || tl.uncounted.Load() == 0) {
-					t.Errorf("allow gateway: %d 503s and %d uncounted 200s; want none and some", tl.unavailable.Load(), tl.uncounted.Load())
+					t.Errorf("allow gateway: %d 503s and %d uncounted 200s; want none and some (the first 503 %v; fault at %s, Redis back at %s)",
+						tl.unavailable.Load(), tl.uncounted.Load(), tl.firstUnavailable.Load(), faultAt.Format("15:04:05.000"), back.Format("15:04:05.000"))
 				}
 				if !fc.allow[i] && (tl.unavailable.Load() == 0 || tl.uncounted.Load() != 0) {
 					t.Errorf("deny gateway: %d 503s and %d uncounted 200s; want some and none", tl.unavailable.Load(), tl.uncounted.Load())
