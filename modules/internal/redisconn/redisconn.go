@@ -21,6 +21,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gpugate/gpugate/modules/internal/directive"
 
@@ -429,16 +430,18 @@ func (c Config) UniversalOptions() (*redis.UniversalOptions, error) {
 	return o, nil
 }
 
+// sentinelRefresh is how often a rueidis Sentinel client asks the
+// sentinels for the primary besides following their +switch-master
+// events, so a missed event does not bind it to a demoted primary.
+const sentinelRefresh = 5 * time.Second
+
 // RueidisOption returns the rueidis options of c (the usage-plan store
 // makes its decisions through rueidis: see modules/usageplan/README.md,
-// "Redis clients"), for a single node or a Cluster; Sentinel deployments
-// stay on go-redis (an error here). A single node is forced to a
-// single-node client, which rueidis creates even while the server is down;
-// a Cluster client needs a reachable node to start.
+// "Redis clients"). A single node is forced to a single-node client, which
+// rueidis creates even while the server is down; a Cluster client needs a
+// reachable node to start, a Sentinel client a reachable sentinel that
+// names the primary.
 func (c Config) RueidisOption() (rueidis.ClientOption, error) {
-	if c.Mode == Sentinel {
-		return rueidis.ClientOption{}, errors.New("redis URL: Sentinel deployments use go-redis")
-	}
 	tc, err := c.TLSConfig()
 	if err != nil {
 		return rueidis.ClientOption{}, err
@@ -456,6 +459,10 @@ func (c Config) RueidisOption() (rueidis.ClientOption, error) {
 		DisableCache: true,
 	}
 	o.ForceSingleClient = c.Mode == Single
+	if c.Mode == Sentinel {
+		o.Sentinel = rueidis.SentinelOption{MasterSet: c.MasterName, Username: c.SentinelUsername,
+			Password: c.SentinelPassword, TLSConfig: tc, TopologyRefreshInterval: sentinelRefresh}
+	}
 	return o, nil
 }
 

@@ -182,8 +182,8 @@ func TestSentinelAndCluster(t *testing.T) {
 
 // TestRueidisOptionReachesTheSameDeployment: the rueidis options of a
 // TLS + ACL URL talk to the same server (a decision's client), a Sentinel
-// URL has none (go-redis serves it), and a single node gets a client even
-// while it is down.
+// URL's name the master set, the sentinels' password and TLS, and a single
+// node gets a client even while it is down.
 func TestRueidisOptionReachesTheSameDeployment(t *testing.T) {
 	t.Parallel()
 	r := testkit.StartRedis(t, testkit.RedisOptions{TLS: true, User: "gateway", UserPassword: "acl:p@ss/word"})
@@ -203,8 +203,14 @@ func TestRueidisOptionReachesTheSameDeployment(t *testing.T) {
 	if got, err := client.Do(context.Background(), client.B().Ping().Build()).ToString(); err != nil || got != "PONG" {
 		t.Fatalf("PING through rueidis: %q %v", got, err)
 	}
-	if _, err := (Config{Mode: Sentinel, Addrs: []string{"127.0.0.1:1"}, MasterName: "m"}).RueidisOption(); err == nil {
-		t.Error("a Sentinel URL got rueidis options")
+	sc := Config{Mode: Sentinel, Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}, MasterName: "mymaster", DB: 2,
+		Password: "pw", SentinelPassword: "spw", TLS: true, CAFile: r.CA.File}
+	so, err := sc.RueidisOption()
+	if err != nil || so.ForceSingleClient || so.Sentinel.MasterSet != "mymaster" || so.Sentinel.Password != "spw" ||
+		so.Password != "pw" || so.SelectDB != 2 || so.Sentinel.TLSConfig == nil || so.TLSConfig == nil ||
+		len(so.InitAddress) != 2 || so.Sentinel.TopologyRefreshInterval <= 0 {
+		t.Errorf("Sentinel options: master set %q, db %d, sentinel TLS %v, addresses %v, refresh %s: %v",
+			so.Sentinel.MasterSet, so.SelectDB, so.Sentinel.TLSConfig != nil, so.InitAddress, so.Sentinel.TopologyRefreshInterval, err)
 	}
 	down, err := (Config{Mode: Single, Addrs: []string{testkit.FreeAddr(t)}}).RueidisOption()
 	if err != nil {

@@ -17,10 +17,6 @@ import (
 // BenchmarkDecideRedis, decisions=go-redis against decisions=rueidis).
 // The store keeps go-redis for the rest (key records, releases and
 // renewals, the admin API), so only the hot path has a second client.
-// Sentinel deployments decide through go-redis: with rueidis's Sentinel
-// client, 2 of 4 runs of the Sentinel failover test (under the load of the
-// fault and Cluster tests beside it) never served the key again after the
-// failover, where go-redis passed every run.
 
 // fastDecider is the rueidis client of the decisions and its script.
 type fastDecider struct {
@@ -29,15 +25,15 @@ type fastDecider struct {
 }
 
 // connectRetry is how often the store tries again to create the rueidis
-// client of a Redis Cluster it could not reach at start
-// (decisions go through go-redis meanwhile).
+// client of a Redis Cluster, or of the sentinels, it could not reach at
+// start (decisions go through go-redis meanwhile).
 const connectRetry = time.Second
 
 // startFastDecider creates the rueidis client of cfg, or, when the
 // deployment is unreachable, keeps trying in the background until the
 // store closes. It is a no-op when opts ask for go-redis decisions.
 func (s *Store) startFastDecider(cfg redisconn.Config, callTimeout time.Duration, opts Options) error {
-	if opts.goRedisDecisions || cfg.Mode == redisconn.Sentinel {
+	if opts.goRedisDecisions {
 		return nil
 	}
 	o, err := cfg.RueidisOption()
@@ -45,6 +41,7 @@ func (s *Store) startFastDecider(cfg redisconn.Config, callTimeout time.Duration
 		return err
 	}
 	o.Dialer.Timeout = callTimeout
+	o.Sentinel.Dialer.Timeout = callTimeout
 	o.ConnWriteTimeout = callTimeout
 	// One connection (per node) carries all the decisions, pipelined: the
 	// first call after Redis restarted finds it broken and the next one
@@ -76,15 +73,23 @@ func (s *Store) startFastDecider(cfg redisconn.Config, callTimeout time.Duration
 				return
 			}
 			if attempt%connectReport == 0 && s.onError != nil {
-				s.onError(fmt.Errorf("usage plans store: decisions go through go-redis until the Redis Cluster client can be created (retrying every %s): %w", connectRetry, err))
+				s.onError(fmt.Errorf("usage plans store: decisions go through go-redis until the %s client can be created (retrying every %s): %w", clientName(cfg.Mode), connectRetry, err))
 			}
 		}
 	}()
 	return nil
 }
 
-// connectReport is how many failed attempts at the Cluster client give
-// one error line (the first, then one a minute).
+// clientName names the rueidis client of a deployment mode.
+func clientName(m redisconn.Mode) string {
+	if m == redisconn.Sentinel {
+		return "Redis Sentinel"
+	}
+	return "Redis Cluster"
+}
+
+// connectReport is how many failed attempts at the Cluster or Sentinel
+// client give one error line (the first, then one a minute).
 const connectReport = 60
 
 // runDecideScript runs decide.lua with keys and args through rueidis, or

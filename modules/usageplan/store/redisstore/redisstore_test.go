@@ -279,3 +279,46 @@ func TestUnreachableClusterAtStart(t *testing.T) {
 	testkit.Eventually(t, 2*time.Second, "the goroutines to end after Close",
 		func() bool { return runtime.NumGoroutine() <= before })
 }
+
+// TestSentinelDecisionsThroughRueidis: on a Sentinel deployment the store
+// decides through its rueidis client (the primary the sentinels name),
+// and one whose sentinels are all down still opens, saying that decisions
+// go through go-redis while it retries.
+func TestSentinelDecisionsThroughRueidis(t *testing.T) {
+	t.Parallel()
+	sn := testkit.StartRedisSentinel(t, testkit.RedisOptions{Password: "sentinel-pw"})
+	s := open(t, sn.URL(0), Options{Timeout: time.Second})
+	if s.fast.Load() == nil {
+		t.Fatal("no rueidis client for a Sentinel deployment")
+	}
+	req := store.Request{KeyID: "k", Plan: "basic", Quota: &store.Quota{Limit: 2, Period: store.Day}, Cost: 1, Now: time.Now()}
+	for i, want := range []store.Outcome{store.Admitted, store.Admitted, store.QuotaExceeded} {
+		if d, err := s.Decide(context.Background(), req); err != nil || d.Outcome != want {
+			t.Fatalf("decision %d: %v %v, want %v", i+1, d.Outcome, err, want)
+		}
+	}
+	if calls, _, err := sn.Primary.ScriptStats(); err != nil || calls < 3 {
+		t.Fatalf("%d script calls on the primary (%v), want the 3 decisions", calls, err)
+	}
+
+	errs := make(chan error, 100)
+	down := open(t, "redis+sentinel://"+testkit.FreeAddr(t)+"/gpugate/0", Options{Timeout: 100 * time.Millisecond,
+		OnError: func(err error) {
+			select {
+			case errs <- err:
+			default:
+			}
+		}})
+	deadline := time.After(5 * time.Second)
+	for said := false; !said; {
+		select {
+		case err := <-errs:
+			said = strings.Contains(err.Error(), "until the Redis Sentinel client can be created")
+		case <-deadline:
+			t.Fatal("no error said that the Sentinel client could not be created")
+		}
+	}
+	if down.fast.Load() != nil {
+		t.Error("a rueidis client without a reachable sentinel")
+	}
+}
