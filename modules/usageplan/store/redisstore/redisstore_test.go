@@ -250,29 +250,13 @@ func TestCloseStopsGoroutinesAndReleasesLeases(t *testing.T) {
 // the retrying.
 func TestUnreachableClusterAtStart(t *testing.T) {
 	before := runtime.NumGoroutine()
-	errs := make(chan error, 100)
-	s, err := Open("redis+cluster://"+testkit.FreeAddr(t), Options{Timeout: 100 * time.Millisecond,
-		OnError: func(err error) {
-			select {
-			case errs <- err:
-			default:
-			}
-		}})
+	onError, waitFor := storeErrors(t)
+	s, err := Open("redis+cluster://"+testkit.FreeAddr(t), Options{Timeout: 100 * time.Millisecond, OnError: onError})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	// Other background work (the key-record migration) reports its own
-	// errors meanwhile.
-	deadline := time.After(5 * time.Second)
-	for said := false; !said; {
-		select {
-		case err := <-errs:
-			said = strings.Contains(err.Error(), "until the Redis Cluster client can be created")
-		case <-deadline:
-			t.Fatal("no error said that the cluster client could not be created")
-		}
-	}
+	waitFor("until the Redis Cluster client can be created")
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -301,24 +285,39 @@ func TestSentinelDecisionsThroughRueidis(t *testing.T) {
 		t.Fatalf("%d script calls on the primary (%v), want the 3 decisions", calls, err)
 	}
 
-	errs := make(chan error, 100)
-	down := open(t, "redis+sentinel://"+testkit.FreeAddr(t)+"/gpugate/0", Options{Timeout: 100 * time.Millisecond,
-		OnError: func(err error) {
-			select {
-			case errs <- err:
-			default:
-			}
-		}})
-	deadline := time.After(5 * time.Second)
-	for said := false; !said; {
-		select {
-		case err := <-errs:
-			said = strings.Contains(err.Error(), "until the Redis Sentinel client can be created")
-		case <-deadline:
-			t.Fatal("no error said that the Sentinel client could not be created")
-		}
-	}
+	onError, waitFor := storeErrors(t)
+	down := open(t, "redis+sentinel://"+testkit.FreeAddr(t)+"/gpugate/0", Options{Timeout: 100 * time.Millisecond, OnError: onError})
+	waitFor("until the Redis Sentinel client can be created")
 	if down.fast.Load() != nil {
 		t.Error("a rueidis client without a reachable sentinel")
 	}
+}
+
+// storeErrors returns an Options.OnError that keeps the store's
+// background errors, and waitFor, which waits (up to 5 s) for one that
+// contains text. Other background work (the key-record migration) reports
+// its own errors meanwhile.
+func storeErrors(t *testing.T) (onError func(error), waitFor func(text string)) {
+	errs := make(chan error, 100)
+	onError = func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}
+	waitFor = func(text string) {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for {
+			select {
+			case err := <-errs:
+				if strings.Contains(err.Error(), text) {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("no store error said %q within 5 s", text)
+			}
+		}
+	}
+	return onError, waitFor
 }
