@@ -24,37 +24,40 @@ func identityFrom(ctx context.Context) *identity {
 // userPlaceholderPrefix is the namespace of the claim placeholders.
 const userPlaceholderPrefix = "http.auth.user."
 
-// newIdentityPlaceholders makes the function that answers id's
-// placeholders when one is asked for: {http.auth.user.id} (the user id,
-// even if a claim is named "id") and {http.auth.user.<claim>} (dots reach
-// nested claims). The user id is answered here too, not set with
-// Replacer.Set: every value set grows the replacer's map, which
-// reverse_proxy fills with about twenty values per request.
-func newIdentityPlaceholders(id *identity) caddy.ReplacerFunc {
+// identityPlaceholders are an identity's placeholder values.
+type identityPlaceholders struct {
+	userID any // {http.auth.user.id}
+	claims caddy.ReplacerFunc
+}
+
+// newIdentityPlaceholders makes id's placeholder values: the user id and
+// a function that reads {http.auth.user.<claim>} (dots reach nested
+// claims) when a placeholder asks.
+func newIdentityPlaceholders(id *identity) identityPlaceholders {
 	claims := id.claims
-	var userID any = id.userID // boxed once, not on every lookup
-	return func(key string) (any, bool) {
+	return identityPlaceholders{userID: id.userID, claims: func(key string) (any, bool) {
 		name, ok := strings.CutPrefix(key, userPlaceholderPrefix)
 		if !ok {
 			return nil, false
-		}
-		if name == "id" {
-			return userID, true
 		}
 		v, found := lookupClaim(claims, name)
 		if !found {
 			return nil, false
 		}
 		return claimString(v), true
-	}
+	}}
 }
 
-// setPlaceholders publishes, lazily, {http.auth.user.id} and
-// {http.auth.user.<claim>}.
+// setPlaceholders publishes {http.auth.user.id} and, lazily,
+// {http.auth.user.<claim>}. The user id is set, not answered by the
+// claims function: the replacer's set values come before every function,
+// and an earlier handler may have set the id (a vars rule or basic_auth);
+// the verified token's must replace it.
 func setPlaceholders(r *http.Request, id *identity) {
 	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if !ok {
 		return
 	}
-	repl.Map(id.placeholders)
+	repl.Set(userPlaceholderPrefix+"id", id.placeholders.userID)
+	repl.Map(id.placeholders.claims)
 }

@@ -1,12 +1,14 @@
 package jwtauth
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gpugate/gpugate/tests/testkit"
 )
@@ -375,4 +377,25 @@ func TestExpiredTokenIsRestylableType(t *testing.T) {
 	c["exp"] = time.Now().Add(-time.Hour).Unix()
 	out := serve(t, h, bearer(testkit.SignHS256(t, testSecret, c)))
 	wantUnauthorized(t, out, "expired")
+}
+
+// TestVerifiedUserIDReplacesAnEarlierOne: a user id an earlier handler
+// set ({http.auth.user.id} from a vars rule, as basic_auth also sets it)
+// gives way to the verified token's, which owner-scoped modules trust.
+func TestVerifiedUserIDReplacesAnEarlierOne(t *testing.T) {
+	h := hsHandler(t, nil)
+	r, repl := caddyRequest(bearer(testkit.SignHS256(t, testSecret, testkit.StandardClaims("alice", "", ""))))
+	r = r.WithContext(context.WithValue(r.Context(), caddyhttp.VarsCtxKey, map[string]any{}))
+	var upstreamID string
+	next := caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		upstreamID, _ = repl.GetString("http.auth.user.id")
+		return nil
+	})
+	vars := caddyhttp.VarsMiddleware{"http.auth.user.id": "anonymous"}
+	err := vars.ServeHTTP(httptest.NewRecorder(), r, caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		return h.ServeHTTP(w, r, next)
+	}))
+	if err != nil || upstreamID != "alice" {
+		t.Fatalf("{http.auth.user.id} = %q (%v), want the verified alice", upstreamID, err)
+	}
 }

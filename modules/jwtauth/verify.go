@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -20,10 +19,9 @@ type identity struct {
 	claims  jwt.MapClaims
 	userID  string
 	expires time.Time
-	// placeholders answers the placeholders setPlaceholders publishes,
-	// made once per verified token (the cache hands the same identity to
-	// its requests).
-	placeholders caddy.ReplacerFunc
+	// placeholders are the values setPlaceholders publishes, made once per
+	// verified token (the cache hands the same identity to its requests).
+	placeholders identityPlaceholders
 	// source verified the signature; generation is its key generation then.
 	source     keySource
 	generation uint64
