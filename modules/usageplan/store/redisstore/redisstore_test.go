@@ -321,3 +321,36 @@ func storeErrors(t *testing.T) (onError func(error), waitFor func(text string)) 
 	}
 	return onError, waitFor
 }
+
+// TestSentinelFailoverWithASilentSentinel: the sentinel the rueidis client
+// listens to stops answering (SIGSTOP, as in a partition), then the
+// primary dies and the other two sentinels promote the replica: decisions
+// reach the new primary within seconds, not when TCP gives up.
+func TestSentinelFailoverWithASilentSentinel(t *testing.T) {
+	t.Parallel()
+	sn := testkit.StartRedisSentinel(t, testkit.RedisOptions{})
+	s := open(t, sn.URL(0), Options{Timeout: 500 * time.Millisecond})
+	req := store.Request{KeyID: "k", Plan: "basic", Quota: &store.Quota{Limit: 1 << 40, Period: store.Day}, Cost: 1}
+	req.Now = time.Now()
+	if d, err := s.Decide(context.Background(), req); err != nil || d.Outcome != store.Admitted {
+		t.Fatalf("before the failover: %v %v", d.Outcome, err)
+	}
+	// The client follows the first sentinel of the URL that answers.
+	sn.Sentinels[0].Pause()
+	t.Cleanup(sn.Sentinels[0].Resume)
+	sn.Primary.Stop()
+	start := time.Now()
+	testkit.Eventually(t, 40*time.Second, "a decision on the promoted replica", func() bool {
+		req.Now = time.Now()
+		d, err := s.Decide(context.Background(), req)
+		if err != nil || d.Outcome != store.Admitted {
+			return false
+		}
+		info, _ := sn.Replica.Info("replication")
+		return strings.Contains(info, "role:master")
+	})
+	t.Logf("decisions resumed %s after the primary died", time.Since(start).Round(100*time.Millisecond))
+	if calls, _, err := sn.Replica.ScriptStats(); err != nil || calls == 0 {
+		t.Fatalf("no script call on the promoted replica (%v)", err)
+	}
+}
