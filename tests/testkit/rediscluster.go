@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,11 +52,12 @@ func StartRedisCluster(t testing.TB, primaries int) *RedisCluster {
 		if len(role) < 3 || role[0] != "slave" {
 			continue
 		}
-		for _, p := range c.Nodes {
-			if p.Addr == role[1]+":"+role[2] {
-				waitReplicating(t, p, n, ownedKey(t, p))
-			}
+		primary := role[1] + ":" + role[2]
+		i := slices.IndexFunc(c.Nodes, func(p *Redis) bool { return p.Addr == primary })
+		if i < 0 {
+			t.Fatalf("replica %s follows %s, which is not a node of the cluster", n.Addr, primary)
 		}
+		waitReplicating(t, c.Nodes[i], n, ownedKey(t, c.Nodes[i]))
 	}
 	return c
 }
@@ -82,7 +84,8 @@ const replicationProbe = "gpugate-test:replication-probe"
 // receives its writes: after key (one the primary serves) is written
 // there, the replica's offset reaches the primary's. A replica whose link
 // is up but which does not receive them within 5 s is pointed at the
-// primary again (a new full sync).
+// primary again: REPLICAOF NO ONE and back (a new full sync), or for a
+// Cluster replica CLUSTER REPLICATE (a new link).
 func waitReplicating(t testing.TB, primary, replica *Redis, key string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)

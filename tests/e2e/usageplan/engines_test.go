@@ -69,7 +69,10 @@ func failoverUnderLoad(t *testing.T, key string, fail func(), gws ...*testkit.Ga
 		afterMu.Lock()
 		defer afterMu.Unlock()
 		what := http.StatusText(status)
-		if status >= 400 {
+		switch {
+		case status == 0:
+			what = "transport error: " + string(body)
+		case status >= 400:
 			what += " " + string(body)
 		}
 		if len(after) < 20 || after[what] > 0 {
@@ -184,7 +187,9 @@ func TestRedisSentinelExactAndFailover(t *testing.T) {
 		}
 		for i, sn := range s.Sentinels {
 			host, port, _ := strings.Cut(sn.Addr, ":")
-			out, err := exec.Command("redis-cli", "-h", host, "-p", port, "SENTINEL", "MASTER", s.MasterName).CombinedOutput()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			out, err := exec.CommandContext(ctx, "redis-cli", "-h", host, "-p", port, "SENTINEL", "MASTER", s.MasterName).CombinedOutput()
+			cancel()
 			t.Logf("sentinel %d: %s %v", i, strings.Join(strings.Fields(string(out)), " "), err)
 		}
 		for _, b := range beforeKill {

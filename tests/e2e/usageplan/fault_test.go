@@ -53,10 +53,13 @@ func startFaultCluster(t *testing.T, r *testkit.Redis, upstream string, extra ma
 // tally counts what the clients of one gateway saw.
 type tally struct {
 	counted, uncounted, refused, unavailable, other atomic.Int64
-	// unavailableEarly are the 503s before the fault: a key's first lookup
-	// on a gateway, with no earlier answer to fall back on, that Redis did
-	// not answer within store_timeout on a busy machine.
+	// unavailableEarly are the 503s to requests sent before the fault and
+	// before the gateway's first 200: a key's first lookup there, with no
+	// earlier answer to fall back on, that Redis did not answer within
+	// store_timeout on a busy machine.
 	unavailableEarly atomic.Int64
+	// firstOK is when (unix ns) the gateway's first 200 arrived.
+	firstOK atomic.Int64
 	// firstCounted is when (unix ns) the first counted 200 after the
 	// recovery arrived.
 	firstCounted atomic.Int64
@@ -87,6 +90,7 @@ func (fc *faultCluster) load(ctx context.Context, workers int, faulted, recovere
 				for ctx.Err() == nil {
 					req, _ := http.NewRequest(http.MethodGet, g.URL+path, nil)
 					req.Header.Set("X-Api-Key", fc.key.Value)
+					sent := time.Now().UnixNano()
 					resp, err := client.Do(req)
 					if err != nil {
 						tl.other.Add(1)
@@ -95,6 +99,10 @@ func (fc *faultCluster) load(ctx context.Context, workers int, faulted, recovere
 					}
 					body, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						tl.firstOK.CompareAndSwap(0, time.Now().UnixNano())
+					}
+					firstOK := tl.firstOK.Load()
 					switch {
 					case resp.StatusCode == http.StatusOK && resp.Header.Get("RateLimit") != "":
 						tl.counted.Add(1)
@@ -105,7 +113,7 @@ func (fc *faultCluster) load(ctx context.Context, workers int, faulted, recovere
 						tl.uncounted.Add(1)
 					case resp.StatusCode == http.StatusTooManyRequests:
 						tl.refused.Add(1)
-					case resp.StatusCode == http.StatusServiceUnavailable && faulted.Load() == 0:
+					case resp.StatusCode == http.StatusServiceUnavailable && faulted.Load() == 0 && (firstOK == 0 || sent < firstOK):
 						tl.unavailableEarly.Add(1)
 					case resp.StatusCode == http.StatusServiceUnavailable:
 						tl.unavailable.Add(1)
@@ -241,7 +249,7 @@ func TestFaultSuite(t *testing.T) {
 			var counted int64
 			for i, tl := range tallies {
 				counted += tl.counted.Load()
-				t.Logf("gateway %d (allow=%v): %d counted, %d uncounted, %d refused, %d unavailable (%d before the fault), %d other; first counted 200 %s after the recovery",
+				t.Logf("gateway %d (allow=%v): %d counted, %d uncounted, %d refused, %d unavailable (%d before the fault and the first 200), %d other; first counted 200 %s after the recovery",
 					i, fc.allow[i], tl.counted.Load(), tl.uncounted.Load(), tl.refused.Load(), tl.unavailable.Load(), tl.unavailableEarly.Load(), tl.other.Load(),
 					time.Duration(tl.firstCounted.Load()-back.UnixNano()).Round(time.Millisecond))
 				if tl.other.Load() != 0 {
