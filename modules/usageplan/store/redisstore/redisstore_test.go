@@ -354,3 +354,27 @@ func TestSentinelFailoverWithASilentSentinel(t *testing.T) {
 		t.Fatalf("no script call on the promoted replica (%v)", err)
 	}
 }
+
+// TestSentinelUserWithoutRole: rueidis checks a Sentinel primary with ROLE
+// (@admin); for an ACL user without it the store decides through go-redis
+// and says why.
+func TestSentinelUserWithoutRole(t *testing.T) {
+	t.Parallel()
+	sn := testkit.StartRedisSentinel(t, testkit.RedisOptions{})
+	for _, n := range []*testkit.Redis{sn.Primary, sn.Replica} {
+		if out, err := n.Do("ACL", "SETUSER", "limited", "on", ">limited-pw", "~*", "&*", "+@all", "-@admin"); err != nil || out != "+OK" {
+			t.Fatalf("ACL SETUSER on %s: %s %v", n.Addr, out, err)
+		}
+	}
+	onError, waitFor := storeErrors(t)
+	url := "redis+sentinel://limited:limited-pw@" + sn.Sentinels[0].Addr + "," + sn.Sentinels[1].Addr + "/gpugate/0"
+	s := open(t, url, Options{Timeout: time.Second, OnError: onError})
+	waitFor("NOPERM")
+	if s.fast.Load() != nil {
+		t.Fatal("a rueidis client for a user that may not run ROLE")
+	}
+	req := store.Request{KeyID: "k", Plan: "basic", Quota: &store.Quota{Limit: 5, Period: store.Day}, Cost: 1, Now: time.Now()}
+	if d, err := s.Decide(context.Background(), req); err != nil || d.Outcome != store.Admitted {
+		t.Fatalf("decision through go-redis: %v %v", d.Outcome, err)
+	}
+}
