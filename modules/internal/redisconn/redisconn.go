@@ -460,8 +460,12 @@ func (c Config) RueidisOption() (rueidis.ClientOption, error) {
 	}
 	o.ForceSingleClient = c.Mode == Single
 	if c.Mode == Sentinel {
+		// rueidis pings only connections with a keep-alive: without one, a
+		// sentinel that went silent (a partition, a host lost with its
+		// primary) would keep the client on the old primary until TCP gave up.
 		o.Sentinel = rueidis.SentinelOption{MasterSet: c.MasterName, Username: c.SentinelUsername,
-			Password: c.SentinelPassword, TLSConfig: tc, TopologyRefreshInterval: sentinelRefresh}
+			Password: c.SentinelPassword, TLSConfig: tc, TopologyRefreshInterval: sentinelRefresh,
+			Dialer: net.Dialer{KeepAlive: rueidis.DefaultTCPKeepAlive}}
 	}
 	return o, nil
 }

@@ -208,9 +208,10 @@ func TestRueidisOptionReachesTheSameDeployment(t *testing.T) {
 	so, err := sc.RueidisOption()
 	if err != nil || so.ForceSingleClient || so.Sentinel.MasterSet != "mymaster" || so.Sentinel.Password != "spw" ||
 		so.Password != "pw" || so.SelectDB != 2 || so.Sentinel.TLSConfig == nil || so.TLSConfig == nil ||
-		len(so.InitAddress) != 2 || so.Sentinel.TopologyRefreshInterval <= 0 {
-		t.Errorf("Sentinel options: master set %q, db %d, sentinel TLS %v, addresses %v, refresh %s: %v",
-			so.Sentinel.MasterSet, so.SelectDB, so.Sentinel.TLSConfig != nil, so.InitAddress, so.Sentinel.TopologyRefreshInterval, err)
+		len(so.InitAddress) != 2 || so.Sentinel.TopologyRefreshInterval <= 0 || so.Sentinel.Dialer.KeepAlive <= 0 {
+		t.Errorf("Sentinel options: master set %q, db %d, sentinel TLS %v, addresses %v, refresh %s, keep-alive %s: %v",
+			so.Sentinel.MasterSet, so.SelectDB, so.Sentinel.TLSConfig != nil, so.InitAddress, so.Sentinel.TopologyRefreshInterval,
+			so.Sentinel.Dialer.KeepAlive, err)
 	}
 	down, err := (Config{Mode: Single, Addrs: []string{testkit.FreeAddr(t)}}).RueidisOption()
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -64,7 +63,7 @@ func BenchmarkServeInProcess(b *testing.B) {
 			srv := loadInProcess(b, testdataPath(b, c.file), c.adapter)
 			b.ReportAllocs()
 			b.SetParallelism(8) // enough requests in flight to keep both cores busy
-			cpu0 := processCPU(b)
+			cpu0 := cpuOf(b, os.Getpid())
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -80,7 +79,7 @@ func BenchmarkServeInProcess(b *testing.B) {
 				}
 			})
 			b.StopTimer()
-			b.ReportMetric(float64((processCPU(b)-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64((cpuOf(b, os.Getpid())-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
@@ -106,21 +105,7 @@ func loadInProcess(b *testing.B, file, adapter string) *caddyhttp.Server {
 	if err := json.Unmarshal(cfg, &parsed); err != nil {
 		b.Fatal(err)
 	}
-	logging, _ := parsed["logging"].(map[string]any)
-	if logging == nil {
-		logging = map[string]any{}
-		parsed["logging"] = logging
-	}
-	logs, _ := logging["logs"].(map[string]any)
-	if logs == nil {
-		logs = map[string]any{}
-		logging["logs"] = logs
-	}
-	def, _ := logs["default"].(map[string]any)
-	if def == nil {
-		def = map[string]any{}
-		logs["default"] = def
-	}
+	def := child(child(child(parsed, "logging"), "logs"), "default")
 	def["level"] = "ERROR"
 	if cfg, err = json.Marshal(parsed); err != nil {
 		b.Fatal(err)
@@ -143,13 +128,12 @@ func loadInProcess(b *testing.B, file, adapter string) *caddyhttp.Server {
 	return nil
 }
 
-// processCPU is the CPU time this process has used so far (user and
-// system, all threads).
-func processCPU(b *testing.B) time.Duration {
-	b.Helper()
-	var u syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
-		b.Fatal(err)
+// child returns m[key] as an object, made (and put there) when absent.
+func child(m map[string]any, key string) map[string]any {
+	c, _ := m[key].(map[string]any)
+	if c == nil {
+		c = map[string]any{}
+		m[key] = c
 	}
-	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+	return c
 }

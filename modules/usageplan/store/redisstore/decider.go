@@ -42,17 +42,13 @@ func (s *Store) startFastDecider(cfg redisconn.Config, callTimeout time.Duration
 	}
 	o.Dialer.Timeout = callTimeout
 	o.Sentinel.Dialer.Timeout = callTimeout
-	// rueidis pings only connections with a keep-alive: without one, a
-	// sentinel that went silent (a partition, a host lost with its
-	// primary) would keep the client on the old primary until TCP gave up.
-	o.Sentinel.Dialer.KeepAlive = rueidis.DefaultTCPKeepAlive
 	o.ConnWriteTimeout = callTimeout
 	// One connection (per node) carries all the decisions, pipelined: the
 	// first call after Redis restarted finds it broken and the next one
 	// a new connection (Decide tries once more), where with several
 	// connections each would fail once.
 	o.PipelineMultiplex = -1
-	script := rueidis.NewLuaScript(clockSource + "\n" + decideSource)
+	script := rueidis.NewLuaScript(withClockSource(decideSource))
 	if c, _ := rueidis.NewClient(o); c != nil {
 		// A single-node client exists even while the server is down (the
 		// error then says so); it connects on its first command. Open has

@@ -49,7 +49,10 @@ var (
 )
 
 // withClock prepends the shared functions to a script.
-func withClock(src string) *redis.Script { return redis.NewScript(clockSource + "\n" + src) }
+func withClock(src string) *redis.Script { return redis.NewScript(withClockSource(src)) }
+
+// withClockSource is src after clock.lua, for a client's script object.
+func withClockSource(src string) string { return clockSource + "\n" + src }
 
 // Defaults of Options.
 const (
